@@ -1,0 +1,55 @@
+"""Build a student's files in a fresh copy of the trusted lab tree, with -Werror.
+
+Only the student files come from the submission; the lab's headers, provided programs,
+tests, Makefile and shared pieces are copied from this repository, so a submission can never
+change them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import labs, runner
+
+BUILD_TIMEOUT_S = 180
+LOG_CAP = 20_000
+_IGNORE = shutil.ignore_patterns("build", "*.o", "__pycache__")
+
+
+@dataclass
+class Built:
+    ok: bool
+    lab_dir: Path
+    log: str
+
+
+def prepare(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> tuple[Path, list[str]]:
+    """Copy the trusted tree into workdir and put the student files in; the lab's folder
+    there, and notes on student files that were not submitted (their skeleton stays)."""
+    shutil.copytree(labs.REPO / "mk", workdir / "mk", ignore=_IGNORE)
+    shutil.copytree(labs.LABS_DIR / "common", workdir / "labs" / "common", ignore=_IGNORE)
+    lab_dir = workdir / "labs" / lab.name
+    shutil.copytree(lab.trusted_dir, lab_dir, ignore=_IGNORE)
+    notes = []
+    for rel in lab.student_files:
+        if rel in files:
+            (lab_dir / rel).write_bytes(files[rel])
+        else:
+            notes.append(f"{rel} was not in the submission: the skeleton was built in its place")
+    return lab_dir, notes
+
+
+def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
+    lab_dir, notes = prepare(lab, files, workdir)
+    ended, out, err = runner.run(["make", "-C", str(lab_dir), "-j2", "--silent", "--no-print-directory",
+                                  "all", "tests"], timeout=BUILD_TIMEOUT_S)
+    # Paths as the student knows them (src/udp_send.c), not in our temporary copy.
+    log = "\n".join(notes + [out + err]).replace(f"{lab_dir}/", "").strip()
+    if len(log) > LOG_CAP:
+        log = log[:LOG_CAP] + "\n[... build log cut]"
+    ok = ended.code == 0 and not ended.killed_by_us
+    if ended.killed_by_us:
+        log += f"\nthe build took longer than {BUILD_TIMEOUT_S} s and was stopped"
+    return Built(ok, lab_dir, log)

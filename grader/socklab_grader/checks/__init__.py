@@ -1,0 +1,133 @@
+"""The check framework: a lab's checks register here; the worker runs them and scores them.
+
+A check is a small function of a Context that returns when the behaviour is right and raises
+CheckFailed (what happened, what was expected, a hint naming the concept) when it is not, or
+CheckSkipped when this machine cannot run it (scored 0, never passed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .. import runner
+from ..model import SKIPPED_PREFIX, CheckResult
+
+# Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
+# them out only when it hangs. Raise them all at once with SOCKLAB_SLOW (see Context).
+READY_S = 5.0        # a server prints its first line
+RUN_S = 5.0          # a short program finishes
+RECEIVE_S = 3.0      # a datagram or reply arrives
+
+
+class CheckFailed(Exception):
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+    def message(self) -> str:
+        return f"{self.what}\nHint: {self.hint}" if self.hint else self.what
+
+
+class CheckSkipped(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    """What a check may use: the built programs, the network it runs on."""
+
+    lab: str
+    bin_dir: Path
+    lab_dir: Path
+    lan: bool                # the test LAN exists (we run in a namespace of our own)
+    lan_reason: str = ""     # why not
+    programs: list[runner.Program] = field(default_factory=list)
+
+    def start(self, program: str, *args: object, stdin: bytes | None = None,
+              keep_stdin_open: bool = False) -> runner.Program:
+        prog = runner.Program([str(self.bin_dir / program), *map(str, args)], stdin=stdin,
+                              keep_stdin_open=keep_stdin_open, cwd=self.lab_dir)
+        self.programs.append(prog)
+        return prog
+
+    def run(self, program: str, *args: object, stdin: bytes | None = None,
+            timeout: float = RUN_S) -> runner.Program:
+        """Start a program and wait for it to end (stopping it at the deadline)."""
+        prog = self.start(program, *args, stdin=stdin)
+        prog.wait(timeout)
+        return prog
+
+    def need_lan(self) -> None:
+        if not self.lan:
+            raise CheckSkipped(self.lan_reason or "no test LAN on this machine")
+
+    def stop_all(self) -> None:
+        for prog in self.programs:
+            prog.stop()
+        self.programs.clear()
+
+
+CheckFunc = Callable[[Context], None]
+
+
+@dataclass
+class Check:
+    slug: str
+    name: str
+    points: float
+    func: CheckFunc
+
+
+class LabChecks:
+    """The wire checks of one lab, in the order they run, and its API points."""
+
+    def __init__(self, lab: str, api_points: dict[str, float], api_hints: dict[str, str]) -> None:
+        self.lab = lab
+        self.checks: list[Check] = []
+        self.api_points = api_points
+        self.api_hints = api_hints
+
+    def check(self, slug: str, name: str, points: float) -> Callable[[CheckFunc], CheckFunc]:
+        def register(func: CheckFunc) -> CheckFunc:
+            self.checks.append(Check(slug, name, points, func))
+            return func
+        return register
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.points for c in self.checks) + sum(self.api_points.values())
+
+
+def run_check(lab: str, check: Check, ctx: Context) -> CheckResult:
+    started = time.monotonic()
+    passed, message = False, ""
+    try:
+        check.func(ctx)
+        passed, message = True, "ok"
+    except CheckFailed as failed:
+        message = failed.message()
+    except CheckSkipped as skipped:
+        message = f"{SKIPPED_PREFIX}{skipped}"
+    except Exception:  # a grader bug must show, not pass or crash the run
+        message = ("the grader could not finish this check (a bug in the grader, not in "
+                   "your code; please report it):\n" + traceback.format_exc(limit=4))
+    finally:
+        ctx.stop_all()
+    return CheckResult(id=f"{lab}.{check.slug}", name=check.name,
+                       points=check.points if passed else 0, max_points=check.points,
+                       passed=passed, message=message,
+                       duration_s=round(time.monotonic() - started, 3))
+
+
+def load(lab: str) -> LabChecks:
+    """The checks of a lab: module checks/labNN.py defines CHECKS."""
+    module = importlib.import_module(f"{__name__}.lab{lab[:2]}")
+    checks: LabChecks = module.CHECKS
+    assert checks.lab == lab, f"{module.__name__} grades {checks.lab}, not {lab}"
+    return checks

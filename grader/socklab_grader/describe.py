@@ -1,0 +1,52 @@
+"""Words for what crossed the wire: bytes as text (and hex when binary), datagrams, output."""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+SHOWN_BYTES = 48
+
+
+def show_bytes(data: bytes, limit: int = SHOWN_BYTES) -> str:
+    """'hello' (5 bytes), or hex for binary: 68 65 00 (3 bytes: 'he\\x00')."""
+    cut = data[:limit]
+    more = "…" if len(data) > limit else ""
+    size = f"({len(data)} byte{'s' if len(data) != 1 else ''})"
+    try:
+        text = cut.decode("utf-8")
+        binary = any(ch < " " and ch not in "\t" or ch == "\x7f" for ch in text)
+    except UnicodeDecodeError:
+        text, binary = "", True
+    if not binary:
+        return f"{text!r}{more} {size}"
+    hexed = " ".join(f"{b:02x}" for b in cut)
+    return f"{hexed}{more} {size}: {cut!r}{more}"
+
+
+class _HasDatagram(Protocol):
+    data: bytes
+    source: tuple[str, int]
+    port: int
+
+
+def show_datagrams(datagrams: Iterable[_HasDatagram], *, with_ports: bool = True) -> str:
+    lines = []
+    for i, d in enumerate(datagrams, 1):
+        where = f" from {d.source[0]}:{d.source[1]}" if with_ports else ""
+        lines.append(f"  #{i}: {show_bytes(d.data)}{where}")
+    if not lines:
+        return "  (nothing)"
+    return "\n".join(lines)
+
+
+def show_output(text: str, limit: int = 600) -> str:
+    """A program's output, indented, cut when long; "(nothing)" when empty."""
+    if not text.strip():
+        return "  (nothing)"
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return "\n".join("  | " + line for line in text.rstrip("\n").split("\n"))
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,149 @@
+"""Take a submission - a folder, a .zip, a .tar.gz or a .tgz - and find the student files.
+
+The files may sit at labs/NN_name/src/..., at NN_name/src/..., or, when one lab is graded,
+at src/... or flat; any folders above those (an archive's top folder) are fine. Only the
+student files are taken; nothing else in a submission is ever used.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .labs import Lab
+
+FILE_CAP = 1 << 20            # a student file larger than this is not source code
+ARCHIVE_CAP = 64 << 20        # total bytes read from an archive
+MEMBERS_CAP = 20_000
+
+
+class IntakeError(Exception):
+    """The submission cannot be read at all (exit status 2)."""
+
+
+@dataclass
+class Submission:
+    name: str
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)   # lab -> rel -> bytes
+
+
+def submission_name(path: Path) -> str:
+    name = path.resolve().name
+    for suffix in (".tar.gz", ".tgz", ".zip"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _read_dir(root: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in root.rglob("*.c"):
+        if path.is_file() and not path.is_symlink() and "build" not in path.relative_to(root).parts:
+            found[path.relative_to(root).as_posix()] = path
+        if len(found) > MEMBERS_CAP:
+            raise IntakeError(f"{root}: more than {MEMBERS_CAP} C files")
+    return found
+
+
+def _safe(name: str) -> str | None:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        return None
+    return path.as_posix()
+
+
+def _read_zip(path: Path) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist()[:MEMBERS_CAP]:
+                name = _safe(info.filename)
+                is_link = stat.S_ISLNK(info.external_attr >> 16)
+                if info.is_dir() or is_link or not name or not name.endswith(".c"):
+                    continue
+                if info.file_size > FILE_CAP:
+                    continue
+                total += info.file_size
+                if total > ARCHIVE_CAP:
+                    raise IntakeError(f"{path}: more than {ARCHIVE_CAP >> 20} MiB of C files")
+                found[name] = archive.read(info)[:FILE_CAP]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise IntakeError(f"{path}: not a readable zip archive ({err})") from err
+    return found
+
+
+def _read_tar(path: Path) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for count, member in enumerate(archive):
+                if count > MEMBERS_CAP:
+                    break
+                name = _safe(member.name)
+                if not member.isfile() or not name or not name.endswith(".c"):
+                    continue
+                if member.size > FILE_CAP:
+                    continue
+                total += member.size
+                if total > ARCHIVE_CAP:
+                    raise IntakeError(f"{path}: more than {ARCHIVE_CAP >> 20} MiB of C files")
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    found[name] = handle.read(FILE_CAP)
+    except (tarfile.TarError, OSError, EOFError, ValueError) as err:
+        raise IntakeError(f"{path}: not a readable .tar.gz archive ({err})") from err
+    return found
+
+
+def _candidates(lab: Lab, rel: str, single_lab: bool) -> list[str]:
+    """Layouts in order of preference, as path suffixes."""
+    layouts = [f"labs/{lab.name}/{rel}", f"{lab.name}/{rel}"]
+    if single_lab:
+        layouts += [rel, PurePosixPath(rel).name]
+    return layouts
+
+
+def _pick(paths: list[str], suffix: str) -> str | None:
+    """The shallowest path that is suffix or ends with /suffix."""
+    matching = [p for p in paths if p == suffix or p.endswith("/" + suffix)]
+    return min(matching, key=lambda p: (p.count("/"), p)) if matching else None
+
+
+def read(path: Path, labs: list[Lab], single_lab: bool) -> Submission:
+    """The student files of each lab found in the submission at path."""
+    if not path.exists():
+        raise IntakeError(f"{path}: no such file or folder")
+    name = path.name
+    if path.is_dir():
+        on_disk = _read_dir(path)
+        contents = None
+    elif name.endswith(".zip"):
+        on_disk, contents = {}, _read_zip(path)
+    elif name.endswith((".tar.gz", ".tgz")):
+        on_disk, contents = {}, _read_tar(path)
+    else:
+        raise IntakeError(f"{path}: not a folder, .zip, .tar.gz or .tgz")
+
+    paths = sorted(on_disk) if contents is None else sorted(contents)
+    submission = Submission(submission_name(path))
+    for lab in labs:
+        files: dict[str, bytes] = {}
+        for rel in lab.student_files:
+            for suffix in _candidates(lab, rel, single_lab):
+                chosen = _pick(paths, suffix)
+                if chosen is None:
+                    continue
+                try:
+                    data = on_disk[chosen].read_bytes()[:FILE_CAP] if contents is None else contents[chosen]
+                except OSError as err:
+                    raise IntakeError(f"{path}/{chosen}: {err.strerror}") from err
+                files[rel] = data
+                break
+        if files:
+            submission.files[lab.name] = files
+    return submission

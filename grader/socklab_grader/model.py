@@ -1,0 +1,72 @@
+"""The grader's results, shaped as LABS.md §4's JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class CheckResult:
+    id: str
+    name: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str
+    duration_s: float
+
+    @property
+    def skipped(self) -> bool:
+        return self.message.startswith(SKIPPED_PREFIX)
+
+
+SKIPPED_PREFIX = "skipped: "
+
+
+@dataclass
+class LabResult:
+    lab: str
+    status: str                     # graded | missing | build_failed
+    score: float
+    max_score: float
+    build_log: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @classmethod
+    def from_checks(cls, lab: str, build_log: str, checks: list[CheckResult],
+                    max_score: float = 100) -> "LabResult":
+        score = round(sum(c.points for c in checks), 2)
+        return cls(lab, "graded", score, max_score, build_log, checks)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "LabResult":
+        checks = [CheckResult(**c) for c in data.get("checks", [])]
+        return cls(data["lab"], data["status"], data["score"], data["max_score"],
+                   data.get("build_log", ""), checks)
+
+
+@dataclass
+class SubmissionResult:
+    submission: str
+    labs: list[LabResult]
+
+    @property
+    def score(self) -> float:
+        return round(sum(lab.score for lab in self.labs), 2)
+
+    @property
+    def max_score(self) -> float:
+        return sum(lab.max_score for lab in self.labs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "labs": [asdict(lab) for lab in self.labs],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SubmissionResult":
+        return cls(data["submission"], [LabResult.from_json(lab) for lab in data["labs"]])

@@ -1,0 +1,186 @@
+"""Ways to show results: text for people, JSON (LABS.md §4), Gradescope, JUnit, CSV, HTML."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from typing import Sequence
+from xml.etree import ElementTree as ET
+
+from .model import CheckResult, LabResult, SubmissionResult
+
+GREEN, RED, YELLOW, BOLD, DIM, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def _indent(text: str, prefix: str = "      ") -> str:
+    return "\n".join(prefix + line for line in text.split("\n"))
+
+
+def text(result: SubmissionResult, colour: bool = False) -> str:
+    def paint(code: str, s: str) -> str:
+        return f"{code}{s}{RESET}" if colour else s
+
+    out = [paint(BOLD, f"{result.submission}: {_points(result.score)} / {_points(result.max_score)}")]
+    for lab in result.labs:
+        out.append("")
+        out.append(paint(BOLD, f"{lab.lab}: {_points(lab.score)} / {_points(lab.max_score)}"
+                               + ("" if lab.status == "graded" else f" ({lab.status.replace('_', ' ')})")))
+        if lab.status == "missing":
+            out.append("  no student files for this lab were found in the submission")
+        elif lab.status == "build_failed":
+            out.append("  your files did not compile (with -Wall -Wextra -Werror):")
+            out.append(_indent(lab.build_log or "(no output)", "  | "))
+        for check in lab.checks:
+            out.append(_check_line(check, paint))
+    return "\n".join(out) + "\n"
+
+
+def _check_line(check: CheckResult, paint) -> str:
+    score = f"{_points(check.points)}/{_points(check.max_points)}"
+    if check.passed:
+        return f"  {paint(GREEN, '✓')} {check.name} {paint(DIM, score)}"
+    mark = paint(YELLOW, "-") if check.skipped else paint(RED, "✗")
+    return f"  {mark} {check.name} {paint(DIM, score)}\n{_indent(check.message)}"
+
+
+def as_json(result: SubmissionResult) -> str:
+    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def gradescope(result: SubmissionResult) -> str:
+    """Gradescope's results.json: score, and one test per check."""
+    tests = []
+    for lab in result.labs:
+        if lab.status != "graded":
+            tests.append({"name": f"{lab.lab}: {lab.status.replace('_', ' ')}", "score": 0,
+                          "max_score": lab.max_score, "status": "failed",
+                          "output": lab.build_log or "no student files were found"})
+        for check in lab.checks:
+            tests.append({"name": f"{lab.lab}: {check.name}", "number": check.id,
+                          "score": check.points, "max_score": check.max_points,
+                          "status": "passed" if check.passed else "failed",
+                          "output": check.message})
+    return json.dumps({"score": result.score, "tests": tests}, indent=2, ensure_ascii=False) + "\n"
+
+
+def junit(result: SubmissionResult) -> str:
+    """JUnit XML: a testsuite per lab, a testcase per check."""
+    root = ET.Element("testsuites", name=result.submission)
+    for lab in result.labs:
+        failures = sum(not c.passed and not c.skipped for c in lab.checks)
+        suite = ET.SubElement(root, "testsuite", name=lab.lab, tests=str(len(lab.checks) or 1),
+                              failures=str(failures), skipped=str(sum(c.skipped for c in lab.checks)))
+        if lab.status != "graded":
+            case = ET.SubElement(suite, "testcase", classname=lab.lab, name=lab.status)
+            ET.SubElement(case, "failure", message=lab.status).text = lab.build_log
+            suite.set("failures", "1")
+        for check in lab.checks:
+            case = ET.SubElement(suite, "testcase", classname=lab.lab, name=check.id,
+                                 time=f"{check.duration_s:.3f}")
+            if check.skipped:
+                ET.SubElement(case, "skipped", message=check.message)
+            elif not check.passed:
+                ET.SubElement(case, "failure", message=check.name).text = check.message
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+FORMATS = {"json": as_json, "gradescope": gradescope, "junit": junit}
+
+
+def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
+    labs = sorted({lab.lab for r in results for lab in r.labs})
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["submission", "score", "max_score", *labs])
+    for r in results:
+        by_lab = {lab.lab: lab for lab in r.labs}
+        writer.writerow([r.submission, _points(r.score), _points(r.max_score),
+                         *(_points(by_lab[l].score) if l in by_lab else "" for l in labs)])
+    return buf.getvalue()
+
+
+def class_text(results: Sequence[SubmissionResult]) -> str:
+    """The class at a glance: a line per submission, then the checks most often failed."""
+    if not results:
+        return "no submissions\n"
+    width = max(len(r.submission) for r in results)
+    lines = [f"{r.submission:<{width}}  {_points(r.score):>6} / {_points(r.max_score)}"
+             + "".join(f"  {lab.lab}: {_points(lab.score)}"
+                       + ("" if lab.status == "graded" else f" ({lab.status})") for lab in r.labs)
+             for r in results]
+    failing = _most_failed(results)
+    if failing:
+        lines += ["", "checks failed most often:"]
+        lines += [f"  {n:>3} × {name}" for name, n in failing]
+    return "\n".join(lines) + "\n"
+
+
+def _most_failed(results: Sequence[SubmissionResult], top: int = 10) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for r in results:
+        for lab in r.labs:
+            for c in lab.checks:
+                if not c.passed:
+                    counts[f"{lab.lab}: {c.name}"] = counts.get(f"{lab.lab}: {c.name}", 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+def class_html(results: Sequence[SubmissionResult]) -> str:
+    """A self-contained HTML page: the gradebook, then every submission's checks."""
+    esc = html.escape
+    labs = sorted({lab.lab for r in results for lab in r.labs})
+    head = "".join(f"<th>{esc(l)}</th>" for l in labs)
+    rows = []
+    for r in results:
+        by_lab = {lab.lab: lab for lab in r.labs}
+        cells = "".join(
+            f"<td class='{_cls(by_lab[l])}'>{_points(by_lab[l].score)}</td>" if l in by_lab else "<td></td>"
+            for l in labs)
+        rows.append(f"<tr><td><a href='#{esc(r.submission)}'>{esc(r.submission)}</a></td>"
+                    f"<td>{_points(r.score)} / {_points(r.max_score)}</td>{cells}</tr>")
+    details = []
+    for r in results:
+        details.append(f"<h2 id='{esc(r.submission)}'>{esc(r.submission)}: "
+                       f"{_points(r.score)} / {_points(r.max_score)}</h2>")
+        for lab in r.labs:
+            details.append(f"<h3>{esc(lab.lab)}: {_points(lab.score)} / {_points(lab.max_score)} "
+                           f"({esc(lab.status)})</h3>")
+            if lab.status == "build_failed":
+                details.append(f"<pre>{esc(lab.build_log)}</pre>")
+            details.append("<ul>")
+            for c in lab.checks:
+                mark = "✓" if c.passed else ("–" if c.skipped else "✗")
+                body = "" if c.passed else f"<pre>{esc(c.message)}</pre>"
+                details.append(f"<li class='{'pass' if c.passed else 'fail'}'>{mark} {esc(c.name)} "
+                               f"<small>{_points(c.points)}/{_points(c.max_points)}</small>{body}</li>")
+            details.append("</ul>")
+    failing = "".join(f"<li>{n} × {esc(name)}</li>" for name, n in _most_failed(results))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>socklab class report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 70em; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .3em .6em; }}
+.full {{ background: #dfd; }} .part {{ background: #ffd; }} .zero {{ background: #fdd; }}
+li.pass {{ color: #270; }} li.fail {{ color: #a00; }} pre {{ color: #222; background: #f6f6f6; padding: .5em; }}
+</style></head><body>
+<h1>socklab class report</h1>
+<table><tr><th>submission</th><th>total</th>{head}</tr>
+{''.join(rows)}
+</table>
+<h2>Checks failed most often</h2><ul>{failing}</ul>
+{''.join(details)}
+</body></html>
+"""
+
+
+def _cls(lab: LabResult) -> str:
+    if lab.score >= lab.max_score:
+        return "full"
+    return "part" if lab.score > 0 else "zero"
