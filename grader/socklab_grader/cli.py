@@ -78,7 +78,7 @@ def _entries(root: Path) -> list[Path]:
 
 
 def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.Lab],
-          isolation: sandbox.Isolation) -> list[SubmissionResult]:
+          single_lab: bool, isolation: sandbox.Isolation) -> list[SubmissionResult]:
     outdir.mkdir(parents=True, exist_ok=True)
     entries = _entries(root)
     done = 0
@@ -92,7 +92,7 @@ def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.La
             note = "already graded"
         else:
             try:
-                result = grade(entry, chosen, False, isolation)
+                result = grade(entry, chosen, single_lab, isolation)
             except intake.IntakeError as err:
                 result = _unreadable(name, chosen, str(err))
             tmp = target.with_suffix(".json.part")
@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.output is None or not args.batch.is_dir():
             print("grade: --batch needs a folder ROOT and -o OUTDIR", file=sys.stderr)
             return 2
-        batch(args.batch, args.output, args.jobs, args.force, chosen, isolation)
+        batch(args.batch, args.output, args.jobs, args.force, chosen, len(args.lab) == 1,
+              isolation)
         print(f"grade: wrote {args.output}/grades.csv, report.html and one JSON per submission",
               file=sys.stderr)
         return 0

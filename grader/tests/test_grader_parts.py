@@ -1,0 +1,150 @@
+"""The grader's parts on their own: the runner, the Criterion report reader, the peers, the
+reports, and the fallback where network namespaces are not available."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from conftest import REPO, grade_json
+
+from socklab_grader import api, peers, report, runner
+from socklab_grader.describe import show_bytes
+from socklab_grader.model import SubmissionResult
+
+
+# --- runner ----------------------------------------------------------------------------
+
+def test_a_program_that_hangs_is_stopped_with_its_whole_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    # The shell starts a child that ignores SIGTERM; both must be gone after stop().
+    script = f"trap '' TERM; sleep 300 & echo $! > {pidfile}; echo ready; wait"
+    prog = runner.Program(["sh", "-c", script])
+    assert prog.wait_for_line("^ready$", 10)
+    ended = prog.wait(0.2)
+    assert ended.killed_by_us
+    child = int(pidfile.read_text())
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+
+
+def test_a_crash_is_reported_with_its_signal() -> None:
+    ended, _, _ = runner.run(["sh", "-c", "kill -SEGV $$"], timeout=10)
+    assert ended.signal == signal.SIGSEGV and ended.code == 128 + signal.SIGSEGV
+    assert "SIGSEGV" in ended.describe()
+
+
+def test_readiness_is_a_printed_line_and_a_silent_program_gives_none() -> None:
+    with runner.Program(["sh", "-c", "echo 'bound to 127.0.0.1:4242'; exec cat"], keep_stdin_open=True) as prog:
+        match = prog.wait_for_line(r"^bound to ([\d.]+):(\d+)$", 10)
+        assert match and match.group(2) == b"4242"
+    with runner.Program(["sh", "-c", "exit 0"]) as prog:
+        assert prog.wait_for_line("^bound to", 10) is None
+
+
+def test_output_is_capped() -> None:
+    ended, out, _ = runner.run(["head", "-c", str(runner.OUTPUT_CAP + 5000), "/dev/zero"], timeout=20)
+    assert ended.code == 0
+    assert "5000 more bytes not kept" in out
+
+
+def test_resource_limits_apply_to_student_programs() -> None:
+    ended, out, _ = runner.run(["sh", "-c", "ulimit -t; ulimit -n"], timeout=10)
+    assert out.split() == [str(runner.CPU_SECONDS), str(runner.OPEN_FILES)]
+
+
+# --- Criterion reports -----------------------------------------------------------------
+
+UNESCAPED = b'''{
+  "id": "Criterion v2.4.1",
+  "passed": 1, "failed": 1, "errored": 1, "skipped": 0,
+  "test_suites": [
+    {
+      "name": "udp_send_once",
+      "tests": [
+        {"name": "ok", "assertions": 1, "status": "PASSED"},
+        {
+          "name": "quotes",
+          "assertions": 1,
+          "status": "FAILED",
+          "messages": [
+            "t.c:2: got "a\\b" and \\x00 \xff",
+            "  second line"
+          ]
+        },
+        {"name": "hang", "assertions": 0, "status": "ERRORED", "messages": ["The test timed out."]}
+      ]
+    }
+  ]
+}'''
+
+
+def test_an_unescaped_criterion_report_is_read() -> None:
+    outcomes = api.parse_report(UNESCAPED)
+    assert outcomes["udp_send_once::ok"].status == "PASSED"
+    assert outcomes["udp_send_once::quotes"].status == "FAILED"
+    assert outcomes["udp_send_once::quotes"].messages[0].startswith('t.c:2: got "a\\b"')
+    assert outcomes["udp_send_once::hang"].messages == ["The test timed out."]
+
+
+# --- peers and words -------------------------------------------------------------------
+
+def test_peers_never_use_a_port_whose_bytes_are_equal() -> None:
+    for _ in range(50):
+        with peers.UdpPeer(listen_swapped=True) as peer:
+            assert not peers.symmetric(peer.port)
+            assert peer.sockets[1].getsockname()[1] == peers.swapped(peer.port)
+    assert peers.swapped(8000) == 16415
+
+
+def test_a_peer_stops_waiting_when_the_sender_exits() -> None:
+    with peers.UdpPeer() as peer, runner.Program(["true"]) as prog:
+        started = time.monotonic()
+        assert peer.wait_for(1, 30, sender=prog) == []
+        assert time.monotonic() - started < 20
+
+
+def test_bytes_are_shown_as_text_or_as_hex() -> None:
+    assert show_bytes(b"hello") == "'hello' (5 bytes)"
+    assert show_bytes(b"hi\x00").startswith("68 69 00 (3 bytes)")
+    assert show_bytes("你好".encode()) == "'你好' (6 bytes)"
+
+
+# --- reports ---------------------------------------------------------------------------
+
+def test_gradescope_junit_and_csv_carry_every_check(solution_01: dict) -> None:
+    result = SubmissionResult.from_json(solution_01)
+    checks = [c for lab in result.labs for c in lab.checks]
+    gs = json.loads(report.gradescope(result))
+    assert gs["score"] == result.score
+    assert len(gs["tests"]) == len(checks)
+    assert {t["status"] for t in gs["tests"]} <= {"passed", "failed"}
+    assert all({"name", "score", "max_score", "output", "status"} <= set(t) for t in gs["tests"])
+    cases = ET.fromstring(report.junit(result)).findall(".//testcase")
+    assert len(cases) == len(checks)
+    csv = report.gradebook_csv([result]).splitlines()
+    assert csv[0].startswith("submission,score,max_score,01_udp_send")
+    assert csv[1].startswith(f"solutions,{result.score:g},")
+
+
+def test_the_text_report_marks_each_check(skeleton_01: dict) -> None:
+    text = report.text(SubmissionResult.from_json(skeleton_01))
+    assert "01_udp_send: 0 / 100" in text
+    assert text.count("✗") == len(skeleton_01["labs"][0]["checks"])
+    assert "Hint:" in text
+
+
+# --- no namespaces ---------------------------------------------------------------------
+
+def test_without_namespaces_the_lan_check_is_skipped_never_passed() -> None:
+    env = {**os.environ, "SOCKLAB_NO_NETNS": "1"}
+    result = grade_json("--lab", "01", REPO / "solutions", env=env)
+    lan = next(c for c in result["labs"][0]["checks"] if c["id"] == "01_udp_send.broadcast_lan")
+    assert not lan["passed"] and lan["points"] == 0
+    assert lan["message"].startswith("skipped: ")
+    others = [c for c in result["labs"][0]["checks"] if c["id"] != "01_udp_send.broadcast_lan"]
+    assert all(c["passed"] for c in others), [c["id"] for c in others if not c["passed"]]
