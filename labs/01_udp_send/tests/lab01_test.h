@@ -1,0 +1,89 @@
+/* lab01_test.h - what lab 01's Criterion tests share: peers that must receive (or must not),
+ * a peer thread that answers udp_request, input streams and readable failure messages.
+ *
+ * Every message is plain ASCII without a double quote or a backslash of its own (Criterion
+ * writes its JSON report without escaping): payloads go through describe_bytes.
+ */
+#ifndef SOCKLAB_LAB01_TEST_H
+#define SOCKLAB_LAB01_TEST_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "testutil.h"
+
+/* Criterion kills a test after this many seconds: a skeleton or a hang fails fast. */
+#define NET_TEST_TIMEOUT 5.0
+/* How long a datagram that should come may take; loopback needs far less. */
+#define ARRIVAL_MS 2000
+/* How long we listen to be sure that nothing more comes. */
+#define QUIET_MS 200
+
+/* One datagram as a peer received it. Room for any UDP payload and one byte more. */
+struct datagram {
+    unsigned char data[65536];
+    size_t len;
+    struct sockaddr_in from;
+};
+
+/* Bind a peer to ip:0 ("127.0.0.1", or "0.0.0.0" for broadcasts), or fail the test. */
+void open_peer(struct udp_peer *peer, const char *ip);
+
+/* Fail the test unless the call returned want. call describes the call, e.g.
+ * "udp_send_once(peer, 'abc', 3)"; err is errno right after it. */
+void expect_returned(const char *call, long got, long want, int err);
+
+/* Fail the test if the call returned a negative value (it should have worked). */
+void expect_succeeded(const char *call, long got, int err);
+
+/* Fail the test unless the call returned -1 with errno want_err. */
+void expect_failed_with(const char *call, long got, int err, int want_err);
+
+/* Fail the test unless peer receives, within ARRIVAL_MS, a datagram of exactly these bytes.
+ * The datagram is stored in *got (may be NULL) for further checks. */
+void expect_datagram(struct udp_peer *peer, const char *after, const void *want, size_t len,
+                     struct datagram *got);
+
+/* Fail the test if peer receives anything within QUIET_MS. */
+void expect_nothing_more(struct udp_peer *peer, const char *after);
+
+/* A stream reading these len bytes (fmemopen), or fail the test. */
+FILE *input_of(const void *text, size_t len);
+
+/* The fd number the next socket() would get: a function that leaks its socket moves it. */
+int lowest_free_fd(void);
+
+/* "ENOSYS (Function not implemented)" and the like. */
+const char *errno_text(int err);
+
+/* A peer thread for udp_request: it waits for one request on `listen`, optionally waits
+ * delay_ms more, then sends `reply` from `answer` (the same peer or another one) back to
+ * wherever the request came from. It never fails the test itself: it records what it saw. */
+struct responder {
+    struct udp_peer *listen;
+    struct udp_peer *answer;
+    const void *reply;
+    size_t reply_len;
+    int delay_ms;
+    /* set by the thread */
+    struct datagram request;
+    int got_request;  /* 1 when a request arrived */
+    int replied;      /* 1 when the reply was sent */
+    int send_errno;   /* errno of a failed reply */
+    /* private */
+    int stop_pipe[2];
+    pthread_t thread;
+};
+
+/* Start the thread (fields above the "set by the thread" line filled in), or fail the test. */
+void responder_start(struct responder *r);
+
+/* Tell the thread to give up waiting (the call under test has returned) and join it. */
+void responder_finish(struct responder *r);
+
+/* What the responder did, for messages: "never received the request" and the like. */
+const char *responder_story(const struct responder *r);
+
+#endif

@@ -1,0 +1,19 @@
+/* udp_progs.h - what lab 02's provided programs share: resolving a peer, binding a server.
+ *
+ * Provided, not edited. Both helpers end the program with "PROG: WHAT: reason" and exit
+ * status 1 when they fail (LABS.md §2), so a main reads like the protocol.
+ */
+#ifndef SOCKLAB_UDP_PROGS_H
+#define SOCKLAB_UDP_PROGS_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+/* HOST (a dotted quad or a name) and PORT as an IPv4 address, via getaddrinfo. */
+void progs_resolve(const char *host, uint16_t port, struct sockaddr_in *out);
+
+/* udp_bind(host, port), then print "bound to A.B.C.D:PORT" with the address getsockname
+ * reports (the real port when port is 0). Returns the bound socket. */
+int progs_bind_and_announce(const char *host, uint16_t port);
+
+#endif

@@ -1,0 +1,503 @@
+/* lab03_test.c - TCP peers, timed reads, background threads and signals for lab 03's tests. */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
+#include "lab03_test.h"
+
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- messages ---- */
+
+const char *errno_text(int err)
+{
+    static __thread char text[96];
+    const char *name;
+
+    switch (err) {
+    case 0: name = "0"; break;
+    case ENOSYS: name = "ENOSYS"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EISCONN: name = "EISCONN"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case ENXIO: name = "ENXIO"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: name = "errno"; break;
+    }
+    snprintf(text, sizeof text, "%s (%s)", name, strerror(err));
+    return text;
+}
+
+int expect_fd(const char *call, int fd, int err)
+{
+    cr_assert(fd >= 0, "%s should have returned a socket, but instead it returned %d with "
+              "errno %s", call, fd, errno_text(err));
+    return fd;
+}
+
+void expect_returned(const char *call, long got, long want, int err)
+{
+    cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld (errno "
+              "%s)", call, want, got, errno_text(err));
+}
+
+void expect_failed(const char *call, long got)
+{
+    cr_assert(got == -1, "%s should have returned -1, but instead it returned %ld", call, got);
+}
+
+void expect_same_bytes(const char *what, const void *want, const void *got, size_t len)
+{
+    const unsigned char *w = want, *g = got;
+    size_t at = 0;
+
+    while (at < len && w[at] == g[at])
+        at++;
+    if (at == len)
+        return;
+    char want_text[DESCRIBE_LEN], got_text[DESCRIBE_LEN];
+    size_t shown = len - at < 16 ? len - at : 16;
+    describe_bytes(w + at, shown, want_text);
+    describe_bytes(g + at, shown, got_text);
+    cr_assert_fail("%s should have been the bytes sent, but instead they differ from byte %zu "
+                   "on: expected %s there, but instead got %s", what, at, want_text, got_text);
+}
+
+/* ---- sockets of the test's own ---- */
+
+static int port_is_symmetric(uint16_t port)
+{
+    return (port >> 8) == (port & 0xff);
+}
+
+/* A TCP socket bound to 127.0.0.1 with an asymmetric port, or -1. Symmetric draws stay
+ * bound while drawing again, so the same port is not drawn twice. */
+static int bind_asymmetric(uint16_t *port)
+{
+    int held[8];
+    int nheld = 0;
+    int result = -1;
+
+    for (;;) {
+        struct sockaddr_in a = loopback_addr(0);
+        socklen_t alen = sizeof a;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+            close(fd);
+            break;
+        }
+        *port = ntohs(a.sin_port);
+        if (port_is_symmetric(*port) && nheld < 8) {
+            held[nheld++] = fd;
+            continue;
+        }
+        result = fd;
+        break;
+    }
+    while (nheld > 0)
+        close(held[--nheld]);
+    return result;
+}
+
+int open_listener(uint16_t *port)
+{
+    int fd = bind_asymmetric(port);
+    cr_assert(fd >= 0, "test set-up: binding a listener of the test's own failed: %s",
+              errno_text(errno));
+    cr_assert(listen(fd, 64) == 0, "test set-up: listen() failed: %s", errno_text(errno));
+    return fd;
+}
+
+uint16_t unused_port(void)
+{
+    uint16_t port = 0;
+    int fd = bind_asymmetric(&port);
+    cr_assert(fd >= 0, "test set-up: finding a free port failed: %s", errno_text(errno));
+    close(fd); /* never listened, never connected: nothing lingers on the port */
+    return port;
+}
+
+int connect_local(uint16_t port)
+{
+    struct sockaddr_in a = loopback_addr(port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int accept_within(int lfd, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready <= 0) {
+        if (ready == 0)
+            errno = ETIMEDOUT;
+        return -1;
+    }
+    return accept(lfd, NULL, NULL);
+}
+
+static void set_buffers(int fd, int bytes)
+{
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+void open_tcp_pair(int *client, int *server, int small_buffers)
+{
+    uint16_t port;
+    int lfd = open_listener(&port);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(c >= 0, "test set-up: socket() failed: %s", errno_text(errno));
+    if (small_buffers) {
+        /* Before connect/accept: the window scale is agreed on in the handshake, and an
+         * accepted socket inherits the listener's buffer sizes. */
+        set_buffers(lfd, 16384);
+        set_buffers(c, 16384);
+    }
+    struct sockaddr_in a = loopback_addr(port);
+    cr_assert(connect(c, (struct sockaddr *)&a, sizeof a) == 0,
+              "test set-up: connecting to the test's own listener failed: %s",
+              errno_text(errno));
+    int s = accept_within(lfd, ARRIVAL_MS);
+    cr_assert(s >= 0, "test set-up: accept() failed: %s", errno_text(errno));
+    close(lfd);
+    *client = c;
+    *server = s;
+}
+
+void open_stream_pair(int fds[2])
+{
+    cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0,
+              "test set-up: socketpair() failed: %s", errno_text(errno));
+}
+
+uint16_t local_port_of(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
+        return 0;
+    return ntohs(a.sin_port);
+}
+
+/* Send everything, whatever happens; the count sent. */
+static size_t send_everything(int fd, const void *buf, size_t len, int *err)
+{
+    const char *p = buf;
+    size_t sent = 0;
+    *err = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *err = errno;
+            break;
+        }
+        sent += (size_t)n;
+    }
+    return sent;
+}
+
+void send_or_fail(int fd, const void *buf, size_t len)
+{
+    int err;
+    size_t sent = send_everything(fd, buf, len, &err);
+    cr_assert(sent == len, "test set-up: the test's peer could not send its %zu bytes: %s",
+              len, errno_text(err));
+}
+
+size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    size_t got = 0;
+
+    if (eof != NULL)
+        *eof = 0;
+    while (got < want) {
+        long long left = deadline - monotonic_ms();
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        if (left <= 0)
+            break;
+        int ready = poll(pfd, stop_fd >= 0 ? 2 : 1, (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            break;
+        if (pfd[0].revents == 0)
+            break; /* only stop_fd: the code under test has given up */
+        ssize_t n = recv(fd, (char *)buf + got, want - got, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            if (n == 0 && eof != NULL)
+                *eof = 1;
+            break;
+        }
+        got += (size_t)n;
+    }
+    return got;
+}
+
+int wait_for_eof(int fd, int timeout_ms)
+{
+    char scratch[4096];
+    long long deadline = monotonic_ms() + timeout_ms;
+
+    for (;;) {
+        long long left = deadline - monotonic_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0)
+            return 0;
+        int ready = poll(&pfd, 1, (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready < 0)
+            return -1;
+        if (ready == 0)
+            return 0;
+        ssize_t n = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+        if (n == 0)
+            return 1;
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            return -1;
+    }
+}
+
+/* Let time pass: 1 ms, for loops that watch something no fd can signal. */
+static void tick(void)
+{
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+    nanosleep(&ms, NULL);
+}
+
+int wait_until_read(int fd, int timeout_ms)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int queued = 0;
+        if (ioctl(fd, FIONREAD, &queued) < 0)
+            return 0;
+        if (queued == 0)
+            return 1;
+        if (monotonic_ms() >= deadline)
+            return 0;
+        tick();
+    }
+}
+
+void reset_and_close(int fd)
+{
+    struct linger hard = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    close(fd);
+}
+
+void make_peer_gone(int fd, int peer)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+
+    close(peer); /* the peer's FIN */
+    cr_assert(poll(&pfd, 1, ARRIVAL_MS) == 1 && (pfd.revents & POLLRDHUP),
+              "test set-up: the peer's FIN did not arrive within %d ms", ARRIVAL_MS);
+    /* Writing to a closed peer is allowed once: its kernel answers with a reset. */
+    cr_assert(send(fd, "?", 1, MSG_NOSIGNAL) == 1, "test set-up: the first write to a "
+              "closed peer should succeed, but it failed: %s", errno_text(errno));
+    pfd.events = 0; /* POLLHUP and POLLERR are always reported */
+    cr_assert(poll(&pfd, 1, ARRIVAL_MS) == 1 && (pfd.revents & (POLLHUP | POLLERR)),
+              "test set-up: the peer's reset did not arrive within %d ms", ARRIVAL_MS);
+}
+
+void fill_pattern(unsigned char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i % 251);
+}
+
+int lowest_free_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    cr_assert(fd >= 0, "test set-up: open(/dev/null) failed: %s", errno_text(errno));
+    close(fd);
+    return fd;
+}
+
+/* ---- signals and threads ---- */
+
+static void do_nothing(int sig)
+{
+    (void)sig;
+}
+
+void install_interrupt_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = do_nothing;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: an interrupted recv/send/poll fails with EINTR */
+    cr_assert(sigaction(INTERRUPT_SIGNAL, &sa, NULL) == 0, "test set-up: sigaction failed");
+}
+
+void default_sigpipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    cr_assert(sigaction(SIGPIPE, &sa, NULL) == 0, "test set-up: sigaction failed");
+}
+
+pid_t thread_id(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* The state letter of thread tid (R running, S sleeping, ...), or 0. */
+static char thread_state(pid_t tid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    char *end = ok != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces */
+    return end != NULL && end[1] == ' ' ? end[2] : 0;
+}
+
+int wait_until_blocked(pid_t tid, int timeout_ms, const volatile int *gave_up)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    while (monotonic_ms() < deadline && !*gave_up) {
+        if (thread_state(tid) == 'S')
+            return 1;
+        tick();
+    }
+    return 0;
+}
+
+int join_within(pthread_t thread, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(thread, NULL, &until) == 0 ? 0 : -1;
+}
+
+void reader_run(struct reader *r)
+{
+    size_t since_signal = 0;
+
+    while (r->got < r->want) {
+        size_t room = r->want - r->got;
+        ssize_t n = recv(r->fd, r->data + r->got, room < r->chunk ? room : r->chunk, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r->err = errno;
+            break;
+        }
+        if (n == 0) {
+            r->eof = 1;
+            break;
+        }
+        r->got += (size_t)n;
+        since_signal += (size_t)n;
+        if (r->signal_every > 0 && since_signal >= r->signal_every) {
+            since_signal = 0;
+            pthread_kill(r->target, INTERRUPT_SIGNAL);
+        }
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    reader_run(arg);
+    return NULL;
+}
+
+void reader_prepare(struct reader *r)
+{
+    r->data = malloc(r->want > 0 ? r->want : 1);
+    cr_assert(r->data != NULL, "test set-up: out of memory");
+    r->got = 0;
+    r->eof = 0;
+    r->err = 0;
+}
+
+void reader_start(struct reader *r)
+{
+    reader_prepare(r);
+    cr_assert(pthread_create(&r->thread, NULL, reader_main, r) == 0,
+              "test set-up: pthread_create failed");
+}
+
+int reader_join(struct reader *r, int timeout_ms)
+{
+    return join_within(r->thread, timeout_ms);
+}
+
+void reader_free(struct reader *r)
+{
+    free(r->data);
+    r->data = NULL;
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    w->sent = send_everything(w->fd, w->buf, w->len, &w->err);
+    if (w->half_close && w->sent == w->len)
+        shutdown(w->fd, SHUT_WR);
+    return NULL;
+}
+
+void writer_start(struct writer *w)
+{
+    w->sent = 0;
+    w->err = 0;
+    cr_assert(pthread_create(&w->thread, NULL, writer_main, w) == 0,
+              "test set-up: pthread_create failed");
+}
+
+int writer_join(struct writer *w, int timeout_ms)
+{
+    return join_within(w->thread, timeout_ms);
+}

@@ -1,0 +1,169 @@
+/* lab03_test.h - what lab 03's Criterion tests share: TCP peers of the test's own, timed
+ * reads, background readers and writers, signals, and readable failure messages.
+ *
+ * Each test checks one function against peers written here with plain system calls, never
+ * with another function of the student's file. Helpers that can fail the test (cr_assert)
+ * run on the test's own thread only; the background threads just record what they saw.
+ *
+ * Every message is plain ASCII without a double quote, a backslash or a newline of its own
+ * (Criterion writes its JSON report without escaping): payloads go through describe_bytes.
+ */
+#ifndef SOCKLAB_LAB03_TEST_H
+#define SOCKLAB_LAB03_TEST_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "testutil.h"
+
+/* Criterion kills a test after this many seconds: a skeleton or a hang fails fast. */
+#define NET_TEST_TIMEOUT 10.0
+/* How long bytes (or an EOF) that should come may take; loopback needs far less. */
+#define ARRIVAL_MS 2000
+/* How long a concurrent server may take to echo a client while another one sits idle. */
+#define CONCURRENT_MS 1000
+/* How long tcp_echo_serve may take to return once *stop is set (the contract says 0.5 s). */
+#define STOP_MS 1000
+/* The signal the tests use to interrupt a blocked call; its handler does nothing. */
+#define INTERRUPT_SIGNAL SIGUSR1
+
+/* ---- messages ---- */
+
+/* "ENOSYS (Function not implemented)" and the like. */
+const char *errno_text(int err);
+
+/* Fail the test unless call returned a file descriptor (>= 0); returns it. */
+int expect_fd(const char *call, int fd, int err);
+
+/* Fail the test unless call returned want; err is errno right after the call. */
+void expect_returned(const char *call, long got, long want, int err);
+
+/* Fail the test unless call returned -1 (errno is not checked). */
+void expect_failed(const char *call, long got);
+
+/* Fail the test unless got (len bytes) equals want (len bytes); what names the bytes. */
+void expect_same_bytes(const char *what, const void *want, const void *got, size_t len);
+
+/* ---- sockets of the test's own ---- */
+
+/* A TCP socket listening on 127.0.0.1 with a port whose two bytes differ (a missing
+ * htons() cannot hide behind it); the port in *port (host order). Fails the test on error. */
+int open_listener(uint16_t *port);
+
+/* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
+uint16_t unused_port(void);
+
+/* A socket connected to 127.0.0.1:port, or -1 with errno set. */
+int connect_local(uint16_t port);
+
+/* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
+int accept_within(int lfd, int timeout_ms);
+
+/* A connected TCP pair over loopback: *client connected to *server. With small_buffers,
+ * both ends get 16 KiB socket buffers, so a writer blocks early. Fails the test on error. */
+void open_tcp_pair(int *client, int *server, int small_buffers);
+
+/* A connected AF_UNIX stream pair (socketpair), where TCP itself does not matter. */
+void open_stream_pair(int fds[2]);
+
+/* The local or the remote port of a connected socket (host order), or 0. */
+uint16_t local_port_of(int fd);
+
+/* Send all len bytes from the test's side (MSG_NOSIGNAL), or fail the test. */
+void send_or_fail(int fd, const void *buf, size_t len);
+
+/* Read into buf until want bytes came, EOF, an error or timeout_ms passed; also stops early
+ * when stop_fd (-1: none) becomes readable. Returns the count; *eof (may be NULL) is 1 when
+ * the peer closed. Never fails the test. */
+size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof);
+
+/* Wait until fd reports EOF (the peer's FIN), reading and dropping any data before it.
+ * 1: EOF came; 0: it did not within timeout_ms; -1: an error (errno). */
+int wait_for_eof(int fd, int timeout_ms);
+
+/* Wait until every byte queued for reading on fd (FIONREAD) has been read by someone, up
+ * to timeout_ms. 1 when the queue is empty, else 0. */
+int wait_until_read(int fd, int timeout_ms);
+
+/* Close fd with SO_LINGER {1, 0}: the peer gets a reset (RST) instead of a FIN. */
+void reset_and_close(int fd);
+
+/* Make fd a socket whose peer has gone: the peer end closes (FIN), one byte written to it
+ * draws a reset (RST), and the next write on fd fails with EPIPE, raising SIGPIPE unless
+ * it is made with MSG_NOSIGNAL. peer is closed. Bytes the peer sent before closing stay
+ * readable on fd. Fails the test if the reset does not come. */
+void make_peer_gone(int fd, int peer);
+
+/* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
+void fill_pattern(unsigned char *buf, size_t len);
+
+/* The fd number the next socket() would get: a function that leaks its socket moves it. */
+int lowest_free_fd(void);
+
+/* ---- signals and threads ---- */
+
+/* A handler for INTERRUPT_SIGNAL that does nothing, installed without SA_RESTART: a
+ * blocked call it interrupts fails with EINTR. */
+void install_interrupt_handler(void);
+
+/* SIGPIPE back to its default action (kill the process), as lab 03's programs have it. */
+void default_sigpipe(void);
+
+/* The kernel's id of the calling thread, for wait_until_blocked. */
+pid_t thread_id(void);
+
+/* Wait until thread tid sleeps in a blocking call (its state is S in /proc), up to
+ * timeout_ms, or until *gave_up becomes non-zero. 1 when it sleeps, else 0. */
+int wait_until_blocked(pid_t tid, int timeout_ms, const volatile int *gave_up);
+
+/* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
+int join_within(pthread_t thread, int timeout_ms);
+
+/* A thread that reads a socket until EOF (or until `want` bytes), `chunk` bytes per
+ * recv(), storing everything; after every `signal_every` bytes (0: never) it sends
+ * INTERRUPT_SIGNAL to `target`, to interrupt a writer blocked in send(). */
+struct reader {
+    int fd;
+    size_t want;
+    size_t chunk;
+    size_t signal_every;
+    pthread_t target;
+    /* set by the thread */
+    unsigned char *data; /* malloc'd, want bytes */
+    size_t got;
+    int eof;
+    int err; /* errno of a failed recv, or 0 */
+    /* private */
+    pthread_t thread;
+};
+/* Allocate r->data (want bytes) and clear the results; on the test's thread. */
+void reader_prepare(struct reader *r);
+/* Read on the calling thread, as the reader thread does; never fails the test. */
+void reader_run(struct reader *r);
+/* reader_prepare, then reader_run on a thread of its own. */
+void reader_start(struct reader *r);
+/* Join the reader (it ends at EOF: shut the writing side down first); 0, or -1 when it did
+ * not end within timeout_ms. */
+int reader_join(struct reader *r, int timeout_ms);
+void reader_free(struct reader *r);
+
+/* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
+ * half_close. It records how many bytes went out. */
+struct writer {
+    int fd;
+    const void *buf;
+    size_t len;
+    int half_close;
+    /* set by the thread */
+    size_t sent;
+    int err;
+    /* private */
+    pthread_t thread;
+};
+void writer_start(struct writer *w);
+int writer_join(struct writer *w, int timeout_ms);
+
+#endif

@@ -1,0 +1,212 @@
+/* test_send_all.c - send_all: every byte, short writes, EINTR, and no death by SIGPIPE. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lab03_test.h"
+#include "tcp.h"
+
+#define BIG_LEN (4u * 1024 * 1024) /* 4 MiB: far more than the socket buffers hold */
+
+Test(send_all, returns_len_and_sends_exactly_the_bytes_given, .timeout = NET_TEST_TIMEOUT)
+{
+    static const char msg[] = "hello, peer";
+    char got[64];
+    int fds[2], eof;
+
+    open_stream_pair(fds);
+    errno = 0;
+    ssize_t rc = send_all(fds[0], msg, 11);
+    expect_returned("send_all(fd, 'hello, peer', 11)", rc, 11, errno);
+    close(fds[0]);
+    size_t n = recv_for(fds[1], got, sizeof got, ARRIVAL_MS, -1, &eof);
+    char text[DESCRIBE_LEN];
+    cr_assert(n == 11 && eof, "after send_all(fd, 'hello, peer', 11) the peer should have "
+              "received exactly those 11 bytes, but instead it received %s",
+              describe_bytes(got, n, text));
+    expect_same_bytes("the bytes the peer received", msg, got, 11);
+    close(fds[1]);
+}
+
+Test(send_all, returns_0_and_sends_nothing_when_len_is_0, .timeout = NET_TEST_TIMEOUT)
+{
+    char got[16];
+    int fds[2], eof;
+
+    open_stream_pair(fds);
+    errno = 0;
+    ssize_t rc = send_all(fds[0], "x", 0);
+    expect_returned("send_all(fd, 'x', 0)", rc, 0, errno);
+    close(fds[0]);
+    size_t n = recv_for(fds[1], got, sizeof got, ARRIVAL_MS, -1, &eof);
+    char text[DESCRIBE_LEN];
+    cr_assert(n == 0 && eof, "after send_all(fd, 'x', 0) the peer should have received nothing, "
+              "but instead it received %s", describe_bytes(got, n, text));
+    close(fds[1]);
+}
+
+/* A reader that takes 4 KiB at a time, and interrupts the sender with a signal after every
+ * 64 KiB: a blocked send() that has taken some bytes then returns that short count, one
+ * that has taken none fails with EINTR. Both must be carried on from where they stopped. */
+Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = NET_TEST_TIMEOUT)
+{
+    int sender, receiver;
+    unsigned char *data = malloc(BIG_LEN);
+
+    cr_assert(data != NULL, "test set-up: out of memory");
+    fill_pattern(data, BIG_LEN);
+    install_interrupt_handler();
+    open_tcp_pair(&sender, &receiver, 1);
+    struct reader r = {.fd = receiver, .want = BIG_LEN, .chunk = 4096,
+                       .signal_every = 64 * 1024, .target = pthread_self()};
+    reader_start(&r);
+
+    errno = 0;
+    ssize_t rc = send_all(sender, data, BIG_LEN);
+    int err = errno;
+    shutdown(sender, SHUT_WR); /* the reader stops at EOF */
+    int joined = reader_join(&r, ARRIVAL_MS);
+    cr_assert(joined == 0, "test set-up: the reading peer did not finish");
+    expect_returned("send_all(fd, 4 MiB of i mod 251, 4194304) to a slow reader", rc, BIG_LEN,
+                    err);
+    cr_assert(r.got == BIG_LEN, "after send_all(fd, 4 MiB, 4194304) returned, the peer should "
+              "have received 4194304 bytes, but instead it received %zu: carry on after a short "
+              "write", r.got);
+    expect_same_bytes("the 4 MiB the peer received (byte i should be i mod 251; after a short "
+                      "write, send the rest from where it stopped)", data, r.data, BIG_LEN);
+    reader_free(&r);
+    free(data);
+    close(sender);
+    close(receiver);
+}
+
+/* What the interrupting thread needs to know. */
+struct interrupter {
+    pid_t tid;              /* the thread calling send_all */
+    pthread_t thread_of_tid;
+    volatile int returned;  /* set once send_all has returned */
+    struct reader reader;
+    pthread_t thread;
+};
+
+/* Wait until send_all sleeps in send(), interrupt it, then read everything. */
+static void *interrupt_then_read(void *arg)
+{
+    struct interrupter *in = arg;
+    if (wait_until_blocked(in->tid, ARRIVAL_MS, &in->returned))
+        pthread_kill(in->thread_of_tid, INTERRUPT_SIGNAL);
+    reader_run(&in->reader);
+    return NULL;
+}
+
+Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
+     .timeout = NET_TEST_TIMEOUT)
+{
+    enum { LEN = 64 * 1024 };
+    static unsigned char data[LEN];
+    static unsigned char filler[4096];
+    int sender, receiver;
+    size_t prefilled = 0;
+
+    fill_pattern(data, LEN);
+    install_interrupt_handler();
+    open_tcp_pair(&sender, &receiver, 1);
+    /* Fill the connection: the next send() blocks before it can take a single byte. */
+    for (;;) {
+        ssize_t n = send(sender, filler, sizeof filler, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0)
+            break;
+        prefilled += (size_t)n;
+    }
+    cr_assert(errno == EAGAIN, "test set-up: filling the socket failed: %s", errno_text(errno));
+
+    struct interrupter in = {.tid = thread_id(), .thread_of_tid = pthread_self(),
+};
+    in.reader = (struct reader){.fd = receiver, .want = prefilled + LEN, .chunk = 65536};
+    reader_prepare(&in.reader);
+    cr_assert(pthread_create(&in.thread, NULL, interrupt_then_read, &in) == 0,
+              "test set-up: pthread_create failed");
+    errno = 0;
+    ssize_t rc = send_all(sender, data, LEN);
+    int err = errno;
+    in.returned = 1;
+    shutdown(sender, SHUT_WR);
+    cr_assert(join_within(in.thread, 4 * ARRIVAL_MS) == 0, "test set-up: the reader hung");
+    expect_returned("send_all(fd, 64 KiB, 65536) on a full socket, interrupted by a signal "
+                    "(EINTR: nothing was sent, try again)", rc, LEN, err);
+    cr_assert(in.reader.got == prefilled + LEN, "after send_all(fd, 64 KiB, 65536), the peer "
+              "should have received %zu bytes, but instead it received %zu",
+              prefilled + LEN, in.reader.got);
+    expect_same_bytes("the 64 KiB the peer received", data, in.reader.data + prefilled, LEN);
+    reader_free(&in.reader);
+    close(sender);
+    close(receiver);
+}
+
+Test(send_all, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone,
+     .timeout = NET_TEST_TIMEOUT)
+{
+    enum { LEN = 256 * 1024 };
+    static unsigned char data[LEN];
+    int sender, peer;
+
+    fill_pattern(data, LEN);
+    default_sigpipe(); /* as in lab 03's programs: a SIGPIPE would kill this test */
+    open_tcp_pair(&sender, &peer, 0);
+    make_peer_gone(sender, peer);
+    errno = 0;
+    ssize_t rc = send_all(sender, data, LEN);
+    int err = errno;
+    /* Reaching this line at all means no SIGPIPE killed us (MSG_NOSIGNAL). */
+    cr_assert(rc == -1 && (err == EPIPE || err == ECONNRESET), "send_all to a peer that has "
+              "closed and reset should return -1 with errno EPIPE (or ECONNRESET), but instead "
+              "it returned %zd with errno %s", rc, errno_text(err));
+    close(sender);
+}
+
+/* What the resetting thread needs to know. */
+struct resetter {
+    pid_t tid;
+    volatile int returned;
+    int peer;
+    pthread_t thread;
+};
+
+/* Wait until send_all is stuck on a peer that reads nothing, then reset the connection. */
+static void *reset_when_blocked(void *arg)
+{
+    struct resetter *r = arg;
+    wait_until_blocked(r->tid, ARRIVAL_MS, &r->returned);
+    reset_and_close(r->peer);
+    return NULL;
+}
+
+Test(send_all, returns_minus_1_when_the_peer_resets_during_a_long_send,
+     .timeout = NET_TEST_TIMEOUT)
+{
+    int sender, peer;
+    unsigned char *data = malloc(BIG_LEN);
+
+    cr_assert(data != NULL, "test set-up: out of memory");
+    fill_pattern(data, BIG_LEN);
+    default_sigpipe();
+    open_tcp_pair(&sender, &peer, 1);
+    struct resetter r = {.tid = thread_id(), .peer = peer};
+    cr_assert(pthread_create(&r.thread, NULL, reset_when_blocked, &r) == 0,
+              "test set-up: pthread_create failed");
+    errno = 0;
+    ssize_t rc = send_all(sender, data, BIG_LEN);
+    int err = errno;
+    r.returned = 1;
+    cr_assert(join_within(r.thread, ARRIVAL_MS) == 0, "test set-up: the resetting peer hung");
+    /* A send_all that retried every error would spin here until the test timed out. */
+    cr_assert(rc == -1 && (err == ECONNRESET || err == EPIPE), "send_all(fd, 4 MiB, 4194304) to "
+              "a peer that resets the connection should return -1 with errno ECONNRESET (or "
+              "EPIPE), but instead it returned %zd with errno %s", rc, errno_text(err));
+    free(data);
+    close(sender);
+}
