@@ -74,3 +74,23 @@ def test_a_buggy_submission_loses_points_on_the_check_naming_its_bug(
     assert not check["passed"] and check["points"] == 0
     assert word.lower() in check["message"].lower(), check["message"]
     assert result["score"] < solution_01["score"]
+
+
+def test_a_correct_submission_written_another_way_scores_full_marks(lan_available: bool) -> None:
+    """examples/kim: inet_pton then getaddrinfo, fgets into a fixed buffer, select()."""
+    from conftest import REPO, grade_json
+    result = grade_json("--lab", LAB, REPO / "examples" / "kim")
+    failed = [c["id"] for c in checks_by_id(result).values() if not c["passed"]]
+    assert failed == ([] if lan_available else [f"{LAB}.broadcast_lan"])
+    assert len(checks_by_id(result)) > 11
+
+
+def test_the_example_buggy_submission_loses_points_where_its_bugs_are() -> None:
+    """examples/sam: strlen + 1 on the wire, inet_addr (no names), no SO_BROADCAST."""
+    from conftest import REPO, grade_json
+    checks = checks_by_id(grade_json("--lab", LAB, REPO / "examples" / "sam"))
+    failed = {c.removeprefix(f"{LAB}.") for c, v in checks.items() if not v["passed"]}
+    assert {"send_exact_bytes", "broadcast_loopback",
+            "api.udp_make_addr.resolves_localhost_by_name"} <= failed
+    assert "NUL" in checks[f"{LAB}.send_exact_bytes"]["message"]
+    assert "SO_BROADCAST" in checks[f"{LAB}.broadcast_loopback"]["message"]
