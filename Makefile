@@ -48,6 +48,9 @@ demo: deps
 	grader/grade --batch examples -o build/demo --force
 	@echo
 	@cat build/demo/report.txt
+	@echo
+	@echo "Per-check feedback, as a student sees it: grader/grade examples/sam"
+	@echo "The class report: build/demo/report.html; the gradebook: build/demo/grades.csv"
 
 clean:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C $$lab clean; done

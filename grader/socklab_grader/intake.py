@@ -31,7 +31,8 @@ class Submission:
 
 
 def submission_name(path: Path) -> str:
-    name = path.resolve().name
+    """The submission's own name: a batch entry that is a link keeps the link's name."""
+    name = path.absolute().name if path.name not in ("", ".", "..") else path.resolve().name
     for suffix in (".tar.gz", ".tgz", ".zip"):
         if name.endswith(suffix):
             return name[: -len(suffix)]

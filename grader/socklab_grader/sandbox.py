@@ -1,5 +1,6 @@
 """A network namespace of its own for each grading run: loopback plus a test LAN.
 
+A PID namespace comes with it, so nothing a submission starts outlives its grading run.
 Inside, a veth pair carries 198.51.100.1/24 with a default route, so 255.255.255.255 and
 198.51.100.255 broadcasts reach local sockets bound to 0.0.0.0, AI_ADDRCONFIG resolves, and a
 server can be reached on an address that is not 127.0.0.1; no traffic leaves the namespace,
@@ -53,14 +54,17 @@ def probe() -> Isolation:
         return Isolation((), "none", f"{NO_NETNS_ENV}=1 is set")
     if not shutil.which("unshare") or not shutil.which("ip"):
         return Isolation((), "none", "unshare or ip (util-linux, iproute2) is not installed")
-    ok, why = _works(["unshare", "--user", "--map-root-user", "--net", "--"])
+    # A PID namespace too: the worker is its init, so when the worker ends the kernel kills
+    # whatever a submission left behind, even a process that left its group with setsid().
+    user = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--"]
+    ok, why = _works(user)
     if ok:
-        return Isolation(("unshare", "--user", "--map-root-user", "--net", "--"),
-                         "user and network namespace")
+        return Isolation(tuple(user), "user, network and PID namespace")
     if os.geteuid() == 0:
-        ok, why_root = _works(["unshare", "--net", "--"])
+        root = ["unshare", "--net", "--pid", "--fork", "--"]
+        ok, why_root = _works(root)
         if ok:
-            return Isolation(("unshare", "--net", "--"), "network namespace")
+            return Isolation(tuple(root), "network and PID namespace")
         why = why_root or why
     return Isolation((), "none", f"network namespaces are not available here ({why or 'unshare failed'})")
 

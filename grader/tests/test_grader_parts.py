@@ -148,3 +148,18 @@ def test_without_namespaces_the_lan_check_is_skipped_never_passed() -> None:
     assert lan["message"].startswith("skipped: ")
     others = [c for c in result["labs"][0]["checks"] if c["id"] != "01_udp_send.broadcast_lan"]
     assert all(c["passed"] for c in others), [c["id"] for c in others if not c["passed"]]
+
+
+def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: bool, tmp_path: Path) -> None:
+    """A process that leaves its group with setsid() is still killed with the namespace."""
+    import subprocess
+    import uuid
+    from socklab_grader import sandbox
+    isolation = sandbox.probe()
+    if not isolation.available:
+        return  # the group kill is all there is without namespaces
+    marker = str(4000 + uuid.uuid4().int % 1000)
+    subprocess.run([*isolation.prefix, "sh", "-c", f"setsid sleep {marker} & echo started"],
+                   check=True, capture_output=True, timeout=30)
+    left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert left.stdout == ""

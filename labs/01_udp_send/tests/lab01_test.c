@@ -86,6 +86,16 @@ static size_t first_difference(const unsigned char *a, const unsigned char *b, s
     return i;
 }
 
+/* A word on the classic length mistakes, when the received length gives one away. */
+static const char *length_hint(const unsigned char *got, size_t got_len, size_t want_len)
+{
+    if (got_len == want_len + 1 && got[want_len] == 0x00)
+        return ": one byte too many, a NUL at the end (strlen + 1?)";
+    if (got_len == sizeof(void *) && want_len != sizeof(void *))
+        return ": 8 bytes is sizeof a pointer, not the length of the message";
+    return "";
+}
+
 void expect_datagram(struct udp_peer *peer, const char *after, const void *want, size_t len,
                      struct datagram *got)
 {
@@ -99,8 +109,8 @@ void expect_datagram(struct udp_peer *peer, const char *after, const void *want,
               "came (%s)", after, want_text, ARRIVAL_MS, errno_text(errno));
     d->len = (size_t)n;
     describe_bytes(d->data, d->len, got_text);
-    cr_assert(d->len == len, "%s, the peer should have received %s, but instead it received %s",
-              after, want_text, got_text);
+    cr_assert(d->len == len, "%s, the peer should have received %s, but instead it received "
+              "%s%s", after, want_text, got_text, length_hint(d->data, d->len, len));
     size_t at = first_difference(want, d->data, len);
     cr_assert(at == len, "%s, the peer should have received %s, but instead it received %s "
               "(first difference at byte %zu)", after, want_text, got_text, at);
