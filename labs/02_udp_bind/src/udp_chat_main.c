@@ -48,7 +48,8 @@ int main(int argc, char **argv)
     cli_ignore_sigpipe();
     cli_on_stop(&stop); /* before "bound to": a signal may follow that line at once */
     int fd = progs_bind_and_announce(host, local_port);
-    if (udp_chat(fd, &peer, name, STDIN_FILENO, stdout) < 0)
+    /* A signal that came while we printed would not interrupt the chat's first poll. */
+    if (!stop && udp_chat(fd, &peer, name, STDIN_FILENO, stdout) < 0)
         cli_fail("chat");
     close(fd);
     return 0;

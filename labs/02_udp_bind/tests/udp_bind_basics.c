@@ -237,9 +237,10 @@ Test(udp_local_port, fails_on_a_descriptor_that_is_not_a_socket, .fini = close_a
      .timeout = TEST_TIMEOUT_S)
 {
     cr_assert(udp_peer_open(&peer, "127.0.0.1") == 0, "test set-up: udp_peer_open failed");
-    cr_assert(udp_local_port(peer.fd) == peer.port,
-              "udp_local_port should have returned %u for a bound socket first, but did not",
-              (unsigned)peer.port);
+    int good = udp_local_port(peer.fd);
+    cr_assert(good == peer.port, "udp_local_port on a socket bound to 127.0.0.1:%u should have "
+              "returned %u, but instead it returned %d (errno: %s)", (unsigned)peer.port,
+              (unsigned)peer.port, good, good < 0 ? strerror(errno) : "none");
     int p[2];
     cr_assert(pipe(p) == 0, "test set-up: pipe failed");
     fds[0] = p[0];

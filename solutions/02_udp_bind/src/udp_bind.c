@@ -46,7 +46,7 @@ static void set_errno_from_gai(int rc)
     else if (rc == EAI_AGAIN)
         errno = EAGAIN;
     else
-        errno = EADDRNOTAVAIL; /* the name does not resolve to an address we could bind */
+        errno = ENXIO; /* "No such device or address": no IPv4 address for that name */
 }
 
 /* The node to give getaddrinfo: NULL (with AI_PASSIVE: INADDR_ANY) for "any address". */
@@ -284,27 +284,34 @@ static int handle_input(struct chat *c)
     return CHAT_GO_ON;
 }
 
+/* Whitespace JSON allows after a value (a sender may end its datagram with "\n"). */
+static int is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* The whole datagram must be one JSON object whose "name" and "msg" are strings (any key
  * order, extra keys fine). Returns the parsed object (cJSON_Delete it) or NULL. */
 static cJSON *parse_chat_message(const char *text, size_t len, const char **name,
                                  const char **msg)
 {
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0); /* exactly len bytes */
     if (root == NULL)
-        return NULL;
-    while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        return NULL; /* not JSON at all (an empty datagram included) */
+    while (end < text + len && is_json_space(*end))
         end++;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "name");
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "msg");
-    if (end != text + len || !cJSON_IsObject(root) || !cJSON_IsString(n) ||
-        !cJSON_IsString(m)) {
-        cJSON_Delete(root); /* trailing bytes, not an object, or the keys are missing */
-        return NULL;
+    if (end == text + len && cJSON_IsObject(root)) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "name");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "msg");
+        if (cJSON_IsString(n) && cJSON_IsString(m)) {
+            *name = n->valuestring;
+            *msg = m->valuestring;
+            return root;
+        }
     }
-    *name = n->valuestring;
-    *msg = m->valuestring;
-    return root;
+    cJSON_Delete(root); /* bytes after the value, not an object, or no string name/msg */
+    return NULL;
 }
 
 /* The socket is readable: print one datagram as "[NAME] MSG", or say it was not valid. */
