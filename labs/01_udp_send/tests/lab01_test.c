@@ -21,7 +21,7 @@ void open_peer(struct udp_peer *peer, const char *ip)
 
 const char *errno_text(int err)
 {
-    static __thread char text[96];
+    static _Thread_local char text[96];
     const char *name;
 
     switch (err) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *prog_name = "prog";
 static const char *usage_line = "";
@@ -15,6 +16,7 @@ void cli_init(const char *prog, const char *usage)
 {
     prog_name = prog;
     usage_line = usage;
+    opterr = 0; /* our usage line, not getopt's message with argv[0] */
     /* The grader reads our output through a pipe: flush every line as it happens. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
@@ -33,7 +35,9 @@ void cli_usage(void)
 void cli_fail(const char *what)
 {
     int saved = errno; /* fprintf may change errno */
-    fprintf(stderr, "%s: %s: %s\n", prog_name, what, strerror(saved));
+    /* A function that returned -1 without setting errno would otherwise show "Success". */
+    fprintf(stderr, "%s: %s: %s\n", prog_name, what,
+            saved != 0 ? strerror(saved) : "unknown error (errno was not set)");
     exit(1);
 }
 

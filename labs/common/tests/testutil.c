@@ -23,7 +23,8 @@ const char *describe_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN])
         else
             used += (size_t)snprintf(buf + used, DESCRIBE_LEN - used, "\\x%02x", p[i]);
     }
-    snprintf(buf + used, DESCRIBE_LEN - used, "'%s (%zu bytes)", shown < len ? "..." : "", len);
+    snprintf(buf + used, DESCRIBE_LEN - used, "'%s (%zu byte%s)", shown < len ? "..." : "", len,
+             len == 1 ? "" : "s");
     return buf;
 }
 
