@@ -29,11 +29,9 @@ class _HasDatagram(Protocol):
     port: int
 
 
-def show_datagrams(datagrams: Iterable[_HasDatagram], *, with_ports: bool = True) -> str:
-    lines = []
-    for i, d in enumerate(datagrams, 1):
-        where = f" from {d.source[0]}:{d.source[1]}" if with_ports else ""
-        lines.append(f"  #{i}: {show_bytes(d.data)}{where}")
+def show_datagrams(datagrams: Iterable[_HasDatagram]) -> str:
+    lines = [f"  #{i}: {show_bytes(d.data)} from {d.source[0]}:{d.source[1]}"
+             for i, d in enumerate(datagrams, 1)]
     if not lines:
         return "  (nothing)"
     return "\n".join(lines)

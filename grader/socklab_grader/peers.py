@@ -126,9 +126,6 @@ class UdpPeer:
     def at_swapped_port(self) -> list[Datagram]:
         return [d for d in self.received if d.port != self.port]
 
-    def send(self, data: bytes, dest: tuple[str, int], *, from_socket: socket.socket | None = None) -> None:
-        (from_socket or self.main).sendto(data, dest)
-
     def close(self) -> None:
         for sock in self.sockets:
             sock.close()

@@ -217,16 +217,6 @@ class Program:
             self._pidfd = None
         return self.exit()
 
-    def terminate_politely(self, timeout: float) -> Exit:
-        """SIGTERM, as a user's Ctrl-C would; a server must then exit 0 by itself."""
-        if self.proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                return self.stop()
-        return self.stop()
-
     def _signal_group(self, sig: signal.Signals) -> None:
         try:
             os.killpg(self.proc.pid, sig)

@@ -18,7 +18,7 @@ from .. import runner
 from ..model import SKIPPED_PREFIX, CheckResult
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
-# them out only when it hangs. Raise them all at once with SOCKLAB_SLOW (see Context).
+# them out only when it hangs.
 READY_S = 5.0        # a server prints its first line
 RUN_S = 5.0          # a short program finishes
 RECEIVE_S = 3.0      # a datagram or reply arrives
