@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -376,6 +377,42 @@ void default_sigpipe(void)
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
     cr_assert(sigaction(SIGPIPE, &sa, NULL) == 0, "test set-up: sigaction failed");
+}
+
+struct child_result run_in_child(long (*call)(void *), void *arg, int timeout_ms)
+{
+    struct child_result res = {.rc = 0, .err = 0, .killed_by = 0, .hung = 0};
+    int p[2];
+    cr_assert(pipe(p) == 0, "test set-up: pipe failed");
+    fflush(NULL); /* nothing buffered may be written twice */
+    pid_t child = fork();
+    cr_assert(child >= 0, "test set-up: fork failed: %s", errno_text(errno));
+    if (child == 0) {
+        default_sigpipe();
+        close(p[0]);
+        errno = 0;
+        long out[2];
+        out[0] = call(arg);
+        out[1] = errno;
+        (void)!write(p[1], out, sizeof out);
+        _exit(0);
+    }
+    close(p[1]);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    long in[2];
+    if (poll(&pfd, 1, timeout_ms) == 1 && read(p[0], in, sizeof in) == (ssize_t)sizeof in) {
+        res.rc = in[0];
+        res.err = (int)in[1];
+    } else if (pfd.revents == 0) {
+        res.hung = 1;
+        kill(child, SIGKILL);
+    }
+    close(p[0]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (WIFSIGNALED(status) && !res.hung)
+        res.killed_by = WTERMSIG(status);
+    return res;
 }
 
 pid_t thread_id(void)

@@ -112,6 +112,20 @@ void install_interrupt_handler(void);
 /* SIGPIPE back to its default action (kill the process), as lab 03's programs have it. */
 void default_sigpipe(void);
 
+/* What a call made in a child process did: returned rc with errno err, or was killed by a
+ * signal (killed_by), or did not return within the time (hung). */
+struct child_result {
+    long rc;
+    int err;
+    int killed_by;
+    int hung;
+};
+
+/* Run call(arg) in a child process (fork) with SIGPIPE at its default, waiting up to
+ * timeout_ms, so that a death by SIGPIPE is reported with a message instead of crashing the
+ * test. The calling process must have no other threads. */
+struct child_result run_in_child(long (*call)(void *), void *arg, int timeout_ms);
+
 /* The kernel's id of the calling thread, for wait_until_blocked. */
 pid_t thread_id(void);
 

@@ -147,6 +147,19 @@ Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
     close(receiver);
 }
 
+/* send_all(fd, data, len) for run_in_child. */
+struct send_call {
+    int fd;
+    const void *data;
+    size_t len;
+};
+
+static long call_send_all(void *arg)
+{
+    struct send_call *c = arg;
+    return (long)send_all(c->fd, c->data, c->len);
+}
+
 Test(send_all, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone,
      .timeout = NET_TEST_TIMEOUT)
 {
@@ -155,16 +168,20 @@ Test(send_all, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gon
     int sender, peer;
 
     fill_pattern(data, LEN);
-    default_sigpipe(); /* as in lab 03's programs: a SIGPIPE would kill this test */
     open_tcp_pair(&sender, &peer, 0);
     make_peer_gone(sender, peer);
-    errno = 0;
-    ssize_t rc = send_all(sender, data, LEN);
-    int err = errno;
-    /* Reaching this line at all means no SIGPIPE killed us (MSG_NOSIGNAL). */
-    cr_assert(rc == -1 && (err == EPIPE || err == ECONNRESET), "send_all to a peer that has "
-              "closed and reset should return -1 with errno EPIPE (or ECONNRESET), but instead "
-              "it returned %zd with errno %s", rc, errno_text(err));
+    /* In a child process with SIGPIPE at its default, as in lab 03's programs. */
+    struct send_call c = {.fd = sender, .data = data, .len = LEN};
+    struct child_result r = run_in_child(call_send_all, &c, ARRIVAL_MS);
+    cr_assert(r.killed_by == 0, "send_all to a peer that has closed and reset should return "
+              "-1, but instead the process was killed by signal %d (%s)%s", r.killed_by,
+              strsignal(r.killed_by), r.killed_by == SIGPIPE ? ": send with MSG_NOSIGNAL" : "");
+    cr_assert(!r.hung, "send_all to a peer that has closed and reset should return -1, but "
+              "instead it had not returned after %d ms: stop at the first error other than "
+              "EINTR", ARRIVAL_MS);
+    cr_assert(r.rc == -1 && (r.err == EPIPE || r.err == ECONNRESET), "send_all to a peer that "
+              "has closed and reset should return -1 with errno EPIPE (or ECONNRESET), but "
+              "instead it returned %ld with errno %s", r.rc, errno_text(r.err));
     close(sender);
 }
 

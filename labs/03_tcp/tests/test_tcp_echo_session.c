@@ -204,6 +204,12 @@ Test(tcp_echo_session, returns_minus_1_when_the_peer_resets, .timeout = NET_TEST
     close(conn);
 }
 
+/* tcp_echo_session(fd, 0) for run_in_child. */
+static long call_echo_session(void *arg)
+{
+    return tcp_echo_session(*(int *)arg, 0);
+}
+
 /* The peer sent a request and went away before the reply: the echo hits a socket whose peer
  * has reset. A send() without MSG_NOSIGNAL raises SIGPIPE there, and that kills the whole
  * process (every client of the server with it). */
@@ -211,20 +217,23 @@ Test(tcp_echo_session, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer
      .timeout = NET_TEST_TIMEOUT)
 {
     int peer, conn;
-    default_sigpipe(); /* as in lab 03's programs */
     open_tcp_pair(&peer, &conn, 0);
     send_or_fail(peer, "hello", 5);
     make_peer_gone(conn, peer); /* 'hello' is still waiting to be read on conn */
-    errno = 0;
-    int rc = tcp_echo_session(conn, 0);
-    int err = errno;
-    /* Reaching this line at all means no SIGPIPE killed us. */
+    /* In a child process with SIGPIPE at its default, as in lab 03's programs. */
+    struct child_result r = run_in_child(call_echo_session, &conn, ARRIVAL_MS);
+    cr_assert(r.killed_by == 0, "tcp_echo_session, echoing 'hello' to a peer that has closed "
+              "and reset, should return -1, but instead the process was killed by signal %d "
+              "(%s)%s", r.killed_by, strsignal(r.killed_by),
+              r.killed_by == SIGPIPE ? ": send with MSG_NOSIGNAL (send_all does)" : "");
+    cr_assert(!r.hung, "tcp_echo_session, echoing 'hello' to a peer that has closed and reset, "
+              "should return -1, but instead it had not returned after %d ms", ARRIVAL_MS);
     int unread = -1;
     ioctl(conn, FIONREAD, &unread);
     cr_assert(unread == 0, "tcp_echo_session should have read the 5 bytes the peer sent "
               "before it went away (and then failed to echo them), but instead %d bytes were "
-              "still unread when it returned %d (errno %s)", unread, rc, errno_text(err));
+              "still unread when it returned %ld (errno %s)", unread, r.rc, errno_text(r.err));
     expect_returned("tcp_echo_session, echoing 'hello' to a peer that has closed and reset,",
-                    rc, -1, err);
+                    r.rc, -1, r.err);
     close(conn);
 }
