@@ -4,16 +4,17 @@
 
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,6 @@ const char *errno_text(int err)
     const char *name;
 
     switch (err) {
-    case 0: name = "0"; break;
     case ENOSYS: name = "ENOSYS"; break;
     case EADDRINUSE: name = "EADDRINUSE"; break;
     case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
@@ -44,7 +44,10 @@ const char *errno_text(int err)
     case ETIMEDOUT: name = "ETIMEDOUT"; break;
     default: name = "errno"; break;
     }
-    snprintf(text, sizeof text, "%s (%s)", name, strerror(err));
+    if (err == 0)
+        snprintf(text, sizeof text, "0 (not set)");
+    else
+        snprintf(text, sizeof text, "%s (%s)", name, strerror(err));
     return text;
 }
 
@@ -415,6 +418,89 @@ struct child_result run_in_child(long (*call)(void *), void *arg, int timeout_ms
     return res;
 }
 
+/* The helper process: connect, echo hello once, report, wait for the word, close. */
+static void remote_client_main(uint16_t port, const char *hello, int report, int go)
+{
+    struct { uint16_t port; int echoed; } out = {0, 0};
+    char buf[256];
+    size_t len = strlen(hello), got = 0;
+    int fd = connect_local(port);
+    if (fd >= 0) {
+        struct timeval limit = {.tv_sec = ARRIVAL_MS / 1000, .tv_usec = 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        out.port = local_port_of(fd);
+        if (send(fd, hello, len, MSG_NOSIGNAL) == (ssize_t)len) {
+            ssize_t n = 1;
+            while (got < len && got < sizeof buf && n > 0) {
+                n = recv(fd, buf + got, sizeof buf - got, 0);
+                got += n > 0 ? (size_t)n : 0;
+            }
+            out.echoed = got == len && memcmp(buf, hello, len) == 0;
+        }
+    }
+    (void)!write(report, &out, sizeof out);
+    char word;
+    (void)!read(go, &word, 1);
+    if (fd >= 0)
+        close(fd);
+    _exit(0);
+}
+
+void remote_client_start(struct remote_client *c, uint16_t port, const char *hello,
+                         int timeout_ms)
+{
+    int report[2], go[2];
+    cr_assert(pipe(report) == 0 && pipe(go) == 0, "test set-up: pipe failed");
+    fflush(NULL);
+    c->pid = fork();
+    cr_assert(c->pid >= 0, "test set-up: fork failed: %s", errno_text(errno));
+    if (c->pid == 0) {
+        close(report[0]);
+        close(go[1]);
+        remote_client_main(port, hello, report[1], go[0]);
+    }
+    close(report[1]);
+    close(go[0]);
+    c->go_pipe = go[1];
+    struct { uint16_t port; int echoed; } in = {0, 0};
+    struct pollfd pfd = {.fd = report[0], .events = POLLIN};
+    int ok = poll(&pfd, 1, timeout_ms + ARRIVAL_MS) == 1 &&
+             read(report[0], &in, sizeof in) == (ssize_t)sizeof in;
+    close(report[0]);
+    c->port = in.port;
+    c->echoed = in.echoed;
+    cr_assert(ok && in.port != 0, "test set-up: the client process could not connect");
+}
+
+void remote_client_close(struct remote_client *c)
+{
+    (void)!write(c->go_pipe, "x", 1);
+    close(c->go_pipe);
+    waitpid(c->pid, NULL, 0);
+}
+
+void kill_child_processes(void)
+{
+    char path[64];
+    DIR *tasks = opendir("/proc/self/task");
+    if (tasks == NULL)
+        return;
+    for (struct dirent *t; (t = readdir(tasks)) != NULL;) {
+        if (t->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.16s/children", t->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        for (int pid; fscanf(f, "%d", &pid) == 1;) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        fclose(f);
+    }
+    closedir(tasks);
+}
+
 pid_t thread_id(void)
 {
     return (pid_t)syscall(SYS_gettid);
@@ -462,6 +548,9 @@ void reader_run(struct reader *r)
 {
     size_t since_signal = 0;
 
+    r->got = 0;
+    r->eof = 0;
+    r->err = 0;
     while (r->got < r->want) {
         size_t room = r->want - r->got;
         ssize_t n = recv(r->fd, r->data + r->got, room < r->chunk ? room : r->chunk, 0);
@@ -490,18 +579,8 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-void reader_prepare(struct reader *r)
-{
-    r->data = malloc(r->want > 0 ? r->want : 1);
-    cr_assert(r->data != NULL, "test set-up: out of memory");
-    r->got = 0;
-    r->eof = 0;
-    r->err = 0;
-}
-
 void reader_start(struct reader *r)
 {
-    reader_prepare(r);
     cr_assert(pthread_create(&r->thread, NULL, reader_main, r) == 0,
               "test set-up: pthread_create failed");
 }
@@ -509,12 +588,6 @@ void reader_start(struct reader *r)
 int reader_join(struct reader *r, int timeout_ms)
 {
     return join_within(r->thread, timeout_ms);
-}
-
-void reader_free(struct reader *r)
-{
-    free(r->data);
-    r->data = NULL;
 }
 
 static void *writer_main(void *arg)

@@ -126,6 +126,28 @@ struct child_result {
  * test. The calling process must have no other threads. */
 struct child_result run_in_child(long (*call)(void *), void *arg, int timeout_ms);
 
+/* A client in a process of its own (fork), for a server that may fork: a child of such a
+ * server inherits every socket the test process holds, so a client socket of the test's own
+ * would stay open in it and its session would never see EOF. The helper connects, sends
+ * hello and reads its echo back, then waits until told to close. */
+struct remote_client {
+    pid_t pid;
+    uint16_t port;   /* the client's local port (host order) */
+    int echoed;      /* 1 when hello came back */
+    int go_pipe;     /* write end: a byte tells it to close and exit */
+};
+
+/* Start one against 127.0.0.1:port; fails the test unless it connected within timeout_ms. */
+void remote_client_start(struct remote_client *c, uint16_t port, const char *hello,
+                         int timeout_ms);
+
+/* Tell it to close its socket, and wait for it to exit. */
+void remote_client_close(struct remote_client *c);
+
+/* SIGKILL and reap every child process left (a forking server's sessions), so none lingers
+ * holding the test's pipes or sockets after the test. */
+void kill_child_processes(void);
+
 /* The kernel's id of the calling thread, for wait_until_blocked. */
 pid_t thread_id(void);
 
@@ -136,33 +158,31 @@ int wait_until_blocked(pid_t tid, int timeout_ms, const volatile int *gave_up);
 /* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
 int join_within(pthread_t thread, int timeout_ms);
 
-/* A thread that reads a socket until EOF (or until `want` bytes), `chunk` bytes per
- * recv(), storing everything; after every `signal_every` bytes (0: never) it sends
- * INTERRUPT_SIGNAL to `target`, to interrupt a writer blocked in send(). */
+/* A thread that reads a socket into data (want bytes of room, the caller's: static, so a
+ * failed test leaks nothing) until EOF or until it is full, `chunk` bytes per recv(); after
+ * every `signal_every` bytes (0: never) it sends INTERRUPT_SIGNAL to `target`, to interrupt
+ * a writer blocked in send(). */
 struct reader {
     int fd;
+    unsigned char *data;
     size_t want;
     size_t chunk;
     size_t signal_every;
     pthread_t target;
-    /* set by the thread */
-    unsigned char *data; /* malloc'd, want bytes */
+    /* set by the reader */
     size_t got;
     int eof;
     int err; /* errno of a failed recv, or 0 */
     /* private */
     pthread_t thread;
 };
-/* Allocate r->data (want bytes) and clear the results; on the test's thread. */
-void reader_prepare(struct reader *r);
 /* Read on the calling thread, as the reader thread does; never fails the test. */
 void reader_run(struct reader *r);
-/* reader_prepare, then reader_run on a thread of its own. */
+/* reader_run on a thread of its own. */
 void reader_start(struct reader *r);
 /* Join the reader (it ends at EOF: shut the writing side down first); 0, or -1 when it did
  * not end within timeout_ms. */
 int reader_join(struct reader *r, int timeout_ms);
-void reader_free(struct reader *r);
 
 /* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
  * half_close. It records how many bytes went out. */

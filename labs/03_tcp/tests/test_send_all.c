@@ -2,7 +2,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,14 +53,13 @@ Test(send_all, returns_0_and_sends_nothing_when_len_is_0, .timeout = NET_TEST_TI
  * that has taken none fails with EINTR. Both must be carried on from where they stopped. */
 Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = NET_TEST_TIMEOUT)
 {
+    static unsigned char data[BIG_LEN], got[BIG_LEN];
     int sender, receiver;
-    unsigned char *data = malloc(BIG_LEN);
 
-    cr_assert(data != NULL, "test set-up: out of memory");
     fill_pattern(data, BIG_LEN);
     install_interrupt_handler();
     open_tcp_pair(&sender, &receiver, 1);
-    struct reader r = {.fd = receiver, .want = BIG_LEN, .chunk = 4096,
+    struct reader r = {.fd = receiver, .data = got, .want = BIG_LEN, .chunk = 4096,
                        .signal_every = 64 * 1024, .target = pthread_self()};
     reader_start(&r);
 
@@ -78,8 +76,6 @@ Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = NET_TEST_T
               "write", r.got);
     expect_same_bytes("the 4 MiB the peer received (byte i should be i mod 251; after a short "
                       "write, send the rest from where it stopped)", data, r.data, BIG_LEN);
-    reader_free(&r);
-    free(data);
     close(sender);
     close(receiver);
 }
@@ -107,8 +103,7 @@ Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
      .timeout = NET_TEST_TIMEOUT)
 {
     enum { LEN = 64 * 1024 };
-    static unsigned char data[LEN];
-    static unsigned char filler[4096];
+    static unsigned char data[LEN], filler[4096], got[4 * 1024 * 1024];
     int sender, receiver;
     size_t prefilled = 0;
 
@@ -126,8 +121,9 @@ Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
 
     struct interrupter in = {.tid = thread_id(), .thread_of_tid = pthread_self(),
 };
-    in.reader = (struct reader){.fd = receiver, .want = prefilled + LEN, .chunk = 65536};
-    reader_prepare(&in.reader);
+    cr_assert(prefilled + LEN <= sizeof got, "test set-up: the socket took %zu bytes", prefilled);
+    in.reader = (struct reader){.fd = receiver, .data = got, .want = prefilled + LEN,
+                                .chunk = 65536};
     cr_assert(pthread_create(&in.thread, NULL, interrupt_then_read, &in) == 0,
               "test set-up: pthread_create failed");
     errno = 0;
@@ -142,7 +138,6 @@ Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
               "should have received %zu bytes, but instead it received %zu",
               prefilled + LEN, in.reader.got);
     expect_same_bytes("the 64 KiB the peer received", data, in.reader.data + prefilled, LEN);
-    reader_free(&in.reader);
     close(sender);
     close(receiver);
 }
@@ -205,10 +200,9 @@ static void *reset_when_blocked(void *arg)
 Test(send_all, returns_minus_1_when_the_peer_resets_during_a_long_send,
      .timeout = NET_TEST_TIMEOUT)
 {
+    static unsigned char data[BIG_LEN];
     int sender, peer;
-    unsigned char *data = malloc(BIG_LEN);
 
-    cr_assert(data != NULL, "test set-up: out of memory");
     fill_pattern(data, BIG_LEN);
     default_sigpipe();
     open_tcp_pair(&sender, &peer, 1);
@@ -224,6 +218,5 @@ Test(send_all, returns_minus_1_when_the_peer_resets_during_a_long_send,
     cr_assert(rc == -1 && (err == ECONNRESET || err == EPIPE), "send_all(fd, 4 MiB, 4194304) to "
               "a peer that resets the connection should return -1 with errno ECONNRESET (or "
               "EPIPE), but instead it returned %zd with errno %s", rc, errno_text(err));
-    free(data);
     close(sender);
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -73,9 +72,8 @@ static void expect_echo(int peer, struct session_run *s, const char *what, const
 
 Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = NET_TEST_TIMEOUT)
 {
+    static unsigned char data[MIB], echo[MIB];
     int fds[2];
-    unsigned char *data = malloc(MIB);
-    cr_assert(data != NULL, "test set-up: out of memory");
     fill_pattern(data, MIB); /* zero bytes, newlines, a-z, bytes over 0x7f */
     open_stream_pair(fds);
     struct session_run s;
@@ -84,8 +82,6 @@ Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = NET
      * cannot wait until the end (the socket buffers fill up long before 1 MiB). */
     struct writer w = {.fd = fds[0], .buf = data, .len = MIB, .half_close = 1};
     writer_start(&w);
-    unsigned char *echo = malloc(MIB);
-    cr_assert(echo != NULL, "test set-up: out of memory");
     size_t got = recv_for(fds[0], echo, MIB, 3 * ARRIVAL_MS, s.done_pipe[0], NULL);
     cr_assert(got == MIB, "after the peer sent 1 MiB (byte i = i mod 251), tcp_echo_session "
               "should have sent back 1048576 bytes, but instead the peer got %zu "
@@ -94,8 +90,6 @@ Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = NET
                       "recv returned)", data, echo, MIB);
     cr_assert(writer_join(&w, ARRIVAL_MS) == 0, "test set-up: the peer's writer hung");
     session_join(&s, ARRIVAL_MS, "after the peer sent 1 MiB and closed its side");
-    free(echo);
-    free(data);
     close(fds[0]);
     close(fds[1]);
 }
