@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from conftest import REPO, grade_json
 
 from socklab_grader import api, peers, report, runner
@@ -157,7 +159,7 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
     from socklab_grader import sandbox
     isolation = sandbox.probe()
     if not isolation.available:
-        return  # the group kill is all there is without namespaces
+        pytest.skip(f"no namespaces here ({isolation.reason}); the group kill is all there is")
     marker = str(4000 + uuid.uuid4().int % 1000)
     subprocess.run([*isolation.prefix, "sh", "-c", f"setsid sleep {marker} & echo started"],
                    check=True, capture_output=True, timeout=30)

@@ -19,38 +19,6 @@ void open_peer(struct udp_peer *peer, const char *ip)
               "it failed with %s", ip, errno_text(errno));
 }
 
-const char *errno_text(int err)
-{
-    static _Thread_local char text[96];
-    const char *name;
-
-    switch (err) {
-    case 0: name = "0"; break;
-    case ENOSYS: name = "ENOSYS"; break;
-    case EACCES: name = "EACCES"; break;
-    case EAGAIN: name = "EAGAIN"; break;
-    case EBADF: name = "EBADF"; break;
-    case EDESTADDRREQ: name = "EDESTADDRREQ"; break;
-    case EDOM: name = "EDOM"; break;
-    case EFAULT: name = "EFAULT"; break;
-    case EINTR: name = "EINTR"; break;
-    case EINVAL: name = "EINVAL"; break;
-    case EISCONN: name = "EISCONN"; break;
-    case EMSGSIZE: name = "EMSGSIZE"; break;
-    case ENETUNREACH: name = "ENETUNREACH"; break;
-    case ENOENT: name = "ENOENT"; break;
-    case ENOMEM: name = "ENOMEM"; break;
-    case ENOTCONN: name = "ENOTCONN"; break;
-    case ENOTSOCK: name = "ENOTSOCK"; break;
-    case ENXIO: name = "ENXIO"; break;
-    case ECONNREFUSED: name = "ECONNREFUSED"; break;
-    case ETIMEDOUT: name = "ETIMEDOUT"; break;
-    default: name = "errno"; break;
-    }
-    snprintf(text, sizeof text, "%s (%d: %s)", name, err, strerror(err));
-    return text;
-}
-
 void expect_returned(const char *call, long got, long want, int err)
 {
     if (got < 0)
@@ -133,14 +101,6 @@ FILE *input_of(const void *text, size_t len)
     cr_assert(in != NULL, "test set-up: fmemopen of %zu bytes should have worked, but instead "
               "it failed with %s", len, errno_text(errno));
     return in;
-}
-
-int lowest_free_fd(void)
-{
-    int fd = open("/dev/null", O_RDONLY);
-    cr_assert(fd >= 0, "test set-up: opening /dev/null failed with %s", errno_text(errno));
-    close(fd);
-    return fd;
 }
 
 /* Wait for a byte on the stop pipe for up to timeout_ms: 1 if told to stop, else 0. */

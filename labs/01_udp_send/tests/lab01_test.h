@@ -52,11 +52,7 @@ void expect_nothing_more(struct udp_peer *peer, const char *after);
 /* A stream reading these len bytes (fmemopen), or fail the test. */
 FILE *input_of(const void *text, size_t len);
 
-/* The fd number the next socket() would get: a function that leaks its socket moves it. */
-int lowest_free_fd(void);
 
-/* "ENOSYS (Function not implemented)" and the like. */
-const char *errno_text(int err);
 
 /* A peer thread for udp_request: it waits for one request on `listen`, optionally waits
  * delay_ms more, then sends `reply` from `answer` (the same peer or another one) back to

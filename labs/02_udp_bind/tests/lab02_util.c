@@ -221,14 +221,6 @@ const char *show_text(const char *text, char buf[DESCRIBE_LEN])
     return buf;
 }
 
-int lowest_free_fd(void)
-{
-    int fd = open("/dev/null", O_RDONLY);
-    cr_assert(fd >= 0, "test set-up: open /dev/null failed");
-    close(fd);
-    return fd;
-}
-
 const char *describe_result(const struct worker *w, char *buf, size_t cap)
 {
     snprintf(buf, cap, "returned %ld (errno: %s)", w->result, strerror(w->err));

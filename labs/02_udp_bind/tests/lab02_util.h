@@ -83,8 +83,6 @@ const char *show_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN]);
  * backslash, else show_bytes. Returns buf. */
 const char *show_text(const char *text, char buf[DESCRIBE_LEN]);
 
-/* The lowest free file descriptor: equal before and after a call that leaks nothing. */
-int lowest_free_fd(void);
 
 /* What a worker's function returned, for messages: "returned R (errno: TEXT)". */
 const char *describe_result(const struct worker *w, char *buf, size_t cap);

@@ -21,36 +21,6 @@
 
 /* ---- messages ---- */
 
-const char *errno_text(int err)
-{
-    static __thread char text[96];
-    const char *name;
-
-    switch (err) {
-    case ENOSYS: name = "ENOSYS"; break;
-    case EADDRINUSE: name = "EADDRINUSE"; break;
-    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
-    case EAGAIN: name = "EAGAIN"; break;
-    case EBADF: name = "EBADF"; break;
-    case ECONNREFUSED: name = "ECONNREFUSED"; break;
-    case ECONNRESET: name = "ECONNRESET"; break;
-    case EINTR: name = "EINTR"; break;
-    case EINVAL: name = "EINVAL"; break;
-    case EISCONN: name = "EISCONN"; break;
-    case ENOTCONN: name = "ENOTCONN"; break;
-    case ENOTSOCK: name = "ENOTSOCK"; break;
-    case ENXIO: name = "ENXIO"; break;
-    case EPIPE: name = "EPIPE"; break;
-    case ETIMEDOUT: name = "ETIMEDOUT"; break;
-    default: name = "errno"; break;
-    }
-    if (err == 0)
-        snprintf(text, sizeof text, "0 (not set)");
-    else
-        snprintf(text, sizeof text, "%s (%s)", name, strerror(err));
-    return text;
-}
-
 int expect_fd(const char *call, int fd, int err)
 {
     cr_assert(fd >= 0, "%s should have returned a socket, but instead it returned %d with "
@@ -346,14 +316,6 @@ void fill_pattern(unsigned char *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         buf[i] = (unsigned char)(i % 251);
-}
-
-int lowest_free_fd(void)
-{
-    int fd = open("/dev/null", O_RDONLY);
-    cr_assert(fd >= 0, "test set-up: open(/dev/null) failed: %s", errno_text(errno));
-    close(fd);
-    return fd;
 }
 
 /* ---- signals and threads ---- */

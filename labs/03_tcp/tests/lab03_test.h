@@ -32,8 +32,6 @@
 
 /* ---- messages ---- */
 
-/* "ENOSYS (Function not implemented)" and the like. */
-const char *errno_text(int err);
 
 /* Fail the test unless call returned a file descriptor (>= 0); returns it. */
 int expect_fd(const char *call, int fd, int err);
@@ -100,8 +98,6 @@ void make_peer_gone(int fd, int peer);
 /* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
 void fill_pattern(unsigned char *buf, size_t len);
 
-/* The fd number the next socket() would get: a function that leaks its socket moves it. */
-int lowest_free_fd(void);
 
 /* ---- signals and threads ---- */
 

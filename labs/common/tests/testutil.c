@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -117,4 +119,49 @@ long long monotonic_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *errno_text(int err)
+{
+    static _Thread_local char text[96];
+    const char *name;
+
+    switch (err) {
+    case 0:
+        return "0 (errno was not set)";
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EDESTADDRREQ: name = "EDESTADDRREQ"; break;
+    case EDOM: name = "EDOM"; break;
+    case EFAULT: name = "EFAULT"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EISCONN: name = "EISCONN"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSYS: name = "ENOSYS"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case ENXIO: name = "ENXIO"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: name = "errno"; break;
+    }
+    snprintf(text, sizeof text, "%s (%d: %s)", name, err, strerror(err));
+    return text;
+}
+
+int lowest_free_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    cr_assert(fd >= 0, "test set-up: opening /dev/null failed with %s", errno_text(errno));
+    close(fd);
+    return fd;
 }

@@ -1,7 +1,8 @@
 /* testutil.h - helpers the labs' Criterion tests share: in-process peers and readable bytes.
  *
  * Criterion writes its JSON report without escaping, so every message built here is plain
- * ASCII: bytes outside 0x20..0x7e, and the quote and backslash, are shown as \xNN.
+ * ASCII: bytes outside 0x20..0x7e, and the quote and backslash, are shown as \xNN. That
+ * backslash is not valid JSON either; the grader repairs the report before reading it.
  */
 #ifndef SOCKLAB_TESTUTIL_H
 #define SOCKLAB_TESTUTIL_H
@@ -37,6 +38,13 @@ void udp_peer_close(struct udp_peer *peer);
 
 /* 127.0.0.1:port (host order) as a sockaddr_in. */
 struct sockaddr_in loopback_addr(uint16_t port);
+
+/* "ENOSYS (38: Function not implemented)" and the like, for assertion messages;
+ * "0 (errno was not set)" for 0. */
+const char *errno_text(int err);
+
+/* The fd number the next socket() would get: a call that leaks a descriptor moves it. */
+int lowest_free_fd(void);
 
 /* Milliseconds on a monotonic clock, for measuring how long a call waited. */
 long long monotonic_ms(void);
