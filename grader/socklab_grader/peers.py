@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from .runner import Program
 
 MAX_DATAGRAM = 65535
+CONNECT_S = 3.0        # a TCP connection to a listening program is accepted
 QUIET_S = 0.2          # after the expected datagrams, how long to listen for extra ones
 RECV_BUFFER = 1 << 21  # room for several 64 KiB datagrams while the peer is not reading
 
@@ -135,3 +138,170 @@ class UdpPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --- TCP ----------------------------------------------------------------------------------
+
+def _tcp_bound(host: str) -> socket.socket:
+    """A TCP socket bound to host on a free port whose two bytes differ (the port a program
+    will print back, so a missing ntohs shows)."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            if not symmetric(sock.getsockname()[1]):
+                return sock
+            held.append(sock)   # keep it bound so it is not drawn again
+        raise OSError("no free TCP port with distinct bytes")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+class TcpConn:
+    """One TCP connection of the grader's: bytes in and out with deadlines, everything
+    received kept in `received`, and the ways a real peer ends a connection."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.received = bytearray()
+        self.eof = False            # the program closed (or half-closed) its side
+        self.error: OSError | None = None
+
+    @classmethod
+    def connect(cls, host: str, port: int, timeout: float = CONNECT_S) -> "TcpConn":
+        """Connect from a source port whose bytes differ; raises OSError when refused."""
+        sock = _tcp_bound("127.0.0.1" if host.startswith("127.") else "0.0.0.0")
+        try:
+            sock.settimeout(timeout)
+            sock.connect((host, port))
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock)
+
+    @property
+    def local_port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def send(self, data: bytes, timeout: float = CONNECT_S) -> bool:
+        """Send all of data; False when the program did not take it in time or has gone."""
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.sendall(data)
+            return True
+        except OSError as err:
+            self.error = err
+            return False
+
+    def read_until(self, done: Callable[[bytes], bool], timeout: float) -> bytes:
+        """Read until done(everything received) holds, the program closes its side, an error,
+        or the deadline. Everything received so far."""
+        deadline = time.monotonic() + timeout
+        while not done(bytes(self.received)) and not self.eof and self.error is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                self.sock.settimeout(left)
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                break
+            except OSError as err:
+                self.error = err
+                break
+            if chunk:
+                self.received += chunk
+            else:
+                self.eof = True
+        return bytes(self.received)
+
+    def read_line(self, timeout: float) -> bytes:
+        """Read until a "\n" came (or EOF, or the deadline); everything received so far."""
+        return self.read_until(lambda got: b"\n" in got, timeout)
+
+    def read_count(self, count: int, timeout: float) -> bytes:
+        return self.read_until(lambda got: len(got) >= count, timeout)
+
+    def read_to_eof(self, timeout: float) -> bool:
+        """Read until the program closes its side; whether it did before the deadline."""
+        self.read_until(lambda _: False, timeout)
+        return self.eof
+
+    def echo(self, data: bytes, timeout: float) -> bytes:
+        """Send data, then half-close, while reading what comes back at the same time (a
+        peer that only writes would fill both directions' buffers and stall a correct echo
+        server). What came back: len(data) bytes, or less at EOF, an error or the deadline."""
+        writer_sock = self.sock.dup()   # its own timeout; shutdown acts on the connection
+
+        def write() -> None:
+            try:
+                writer_sock.settimeout(timeout)
+                writer_sock.sendall(data)
+                writer_sock.shutdown(socket.SHUT_WR)
+            except OSError as err:
+                self.error = self.error or err
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            return self.read_count(len(data), timeout)
+        finally:
+            writer.join(timeout)
+            writer_sock.close()
+
+    def half_close(self) -> None:
+        """shutdown(SHUT_WR): the program's recv() returns 0; we can still read."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def abort(self) -> None:
+        """Close with SO_LINGER {1, 0}: an RST instead of a FIN, unread data dropped."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "TcpConn":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TcpListener:
+    """The grader's TCP server: a listening socket on a port whose bytes differ, for a
+    student's client to connect to."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = _tcp_bound(host)
+        self.sock.listen(16)
+        self.port: int = self.sock.getsockname()[1]
+
+    def accept(self, timeout: float, sender: "Program | None" = None) -> TcpConn | None:
+        """The next connection, or None at the deadline (or as soon as sender exited)."""
+        watched = [sender.exit_fd()] if sender is not None else []
+        ready, _, _ = select.select([self.sock, *watched], [], [], max(0.0, timeout))
+        if self.sock not in ready:
+            return None
+        conn, _ = self.sock.accept()
+        return TcpConn(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "TcpListener":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def refusing_tcp_port() -> socket.socket:
+    """A TCP socket bound but not listening: connecting to its port is refused (RST), and
+    nobody else can take the port while it is held."""
+    return _tcp_bound("127.0.0.1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,20 +44,56 @@ def lan_available() -> bool:
     return sandbox.probe().available
 
 
-@pytest.fixture(scope="session")
-def solution_01() -> dict[str, Any]:
-    return grade_json("--lab", "01_udp_send", REPO / "solutions")
+class Graded:
+    """Each lab graded once per test session: its solution, its skeleton, its buggy fixtures."""
+
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self._tmp = tmp
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def _once(self, key: tuple[str, str], make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def solution(self, lab: str) -> dict[str, Any]:
+        return self._once((lab, "solution"), lambda: grade_json("--lab", lab, REPO / "solutions"))
+
+    def skeleton(self, lab: str) -> dict[str, Any]:
+        return self._once((lab, "skeleton"), lambda: grade_json("--lab", lab, REPO / "labs"))
+
+    def fixtures(self, lab: str) -> dict[str, dict[str, Any]]:
+        """Every buggy submission of fixtures/LAB, graded in one batch run, by folder name."""
+        def batch() -> dict[str, dict[str, Any]]:
+            out = self._tmp.mktemp(f"batch{lab[:2]}")
+            done = grade("--lab", lab, "--batch", FIXTURES / lab, "-o", out, "-j", "2")
+            assert done.returncode == 0, done.stderr
+            return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+        return self._once((lab, "fixtures"), batch)
 
 
 @pytest.fixture(scope="session")
-def skeleton_01() -> dict[str, Any]:
-    return grade_json("--lab", "01_udp_send", REPO / "labs")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    return Graded(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def fixtures_01(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Every buggy lab 01 submission, graded in one batch run."""
-    out = tmp_path_factory.mktemp("batch01")
-    done = grade("--lab", "01", "--batch", FIXTURES / "01_udp_send", "-o", out, "-j", "2")
-    assert done.returncode == 0, done.stderr
-    return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+def solution_01(graded: Graded) -> dict[str, Any]:
+    return graded.solution("01_udp_send")
+
+
+@pytest.fixture(scope="session")
+def skeleton_01(graded: Graded) -> dict[str, Any]:
+    return graded.skeleton("01_udp_send")
+
+
+@pytest.fixture(scope="session")
+def fixtures_01(graded: Graded) -> dict[str, dict[str, Any]]:
+    return graded.fixtures("01_udp_send")
+
+
+def fixture_header(source: Path) -> tuple[str, str]:
+    """A buggy submission's first line: /* socklab fixture: check=SLUG names='WORD' ..."""
+    match = re.search(r"check=(\w+) names='([^']+)'", source.read_text())
+    assert match, f"{source} has no fixture header"
+    return match.group(1), match.group(2)

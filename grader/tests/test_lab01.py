@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FIXTURES, checks_by_id
+from conftest import FIXTURES, checks_by_id, fixture_header
 
 LAB = "01_udp_send"
 FIXTURE_DIRS = sorted(p for p in (FIXTURES / LAB).iterdir() if p.is_dir())
@@ -53,12 +53,6 @@ def test_the_skeleton_scores_zero_on_every_check(skeleton_01: dict[str, Any]) ->
     assert skeleton_01["score"] == 0
 
 
-def _fixture_header(path: Path) -> tuple[str, str]:
-    match = re.search(r"check=(\w+) names='([^']+)'", (path / "udp_send.c").read_text())
-    assert match, f"{path} has no fixture header"
-    return match.group(1), match.group(2)
-
-
 def test_there_are_enough_buggy_submissions() -> None:
     assert len(FIXTURE_DIRS) >= 8
 
@@ -67,7 +61,7 @@ def test_there_are_enough_buggy_submissions() -> None:
 def test_a_buggy_submission_loses_points_on_the_check_naming_its_bug(
         fixture: Path, fixtures_01: dict[str, dict[str, Any]],
         solution_01: dict[str, Any]) -> None:
-    check_slug, word = _fixture_header(fixture)
+    check_slug, word = fixture_header(fixture / "udp_send.c")
     result = fixtures_01[fixture.name]
     assert result["labs"][0]["status"] == "graded", result["labs"][0]["build_log"]
     check = checks_by_id(result)[f"{LAB}.{check_slug}"]

@@ -8,6 +8,7 @@ CheckSkipped when this machine cannot run it (scored 0, never passed).
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import runner
+from ..build import SHORT_IO_LIBRARY
 from ..model import SKIPPED_PREFIX, CheckResult
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
@@ -38,6 +40,26 @@ class CheckSkipped(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class ShortIO:
+    """Caps for the short-I/O shim (grader/shim/short_io.c): each send/write on a TCP socket
+    moves at most `send` bytes, each recv/read at most `recv` (0: no cap). With a seed, each
+    call's cap is drawn from 1..cap, in a pattern that repeats exactly run after run."""
+
+    send: int = 0
+    recv: int = 0
+    seed: int = 0
+
+    def env(self, library: Path) -> dict[str, str]:
+        return {**os.environ, "LD_PRELOAD": str(library), "SOCKLAB_SHORT_SEND": str(self.send),
+                "SOCKLAB_SHORT_RECV": str(self.recv), "SOCKLAB_SHORT_SEED": str(self.seed)}
+
+    def describe(self) -> str:
+        caps = [f"{what} at most {cap} bytes" for what, cap in
+                (("each send()", self.send), ("each recv()", self.recv)) if cap]
+        return " and ".join(caps) + (" (varying)" if self.seed else "")
+
+
 @dataclass
 class Context:
     """What a check may use: the built programs, the network it runs on."""
@@ -50,16 +72,18 @@ class Context:
     programs: list[runner.Program] = field(default_factory=list)
 
     def start(self, program: str, *args: object, stdin: bytes | None = None,
-              keep_stdin_open: bool = False) -> runner.Program:
+              keep_stdin_open: bool = False, short_io: ShortIO | None = None) -> runner.Program:
+        """Start a built program; with short_io, under the short-I/O shim."""
+        env = short_io.env(self.bin_dir / SHORT_IO_LIBRARY) if short_io else None
         prog = runner.Program([str(self.bin_dir / program), *map(str, args)], stdin=stdin,
-                              keep_stdin_open=keep_stdin_open, cwd=self.lab_dir)
+                              keep_stdin_open=keep_stdin_open, cwd=self.lab_dir, env=env)
         self.programs.append(prog)
         return prog
 
     def run(self, program: str, *args: object, stdin: bytes | None = None,
-            timeout: float = RUN_S) -> runner.Program:
+            timeout: float = RUN_S, short_io: ShortIO | None = None) -> runner.Program:
         """Start a program and wait for it to end (stopping it at the deadline)."""
-        prog = self.start(program, *args, stdin=stdin)
+        prog = self.start(program, *args, stdin=stdin, short_io=short_io)
         prog.wait(timeout)
         return prog
 
