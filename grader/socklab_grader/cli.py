@@ -52,7 +52,7 @@ def grade_lab(lab: labs.Lab, files: dict[str, bytes] | None,
               isolation: sandbox.Isolation) -> LabResult:
     if not files:
         return LabResult(lab.name, "missing", 0, MAX_POINTS, "")
-    with tempfile.TemporaryDirectory(prefix=f"socklab-{lab.name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"socklab-{lab.name}-", dir=sandbox.work_root()) as tmp:
         built = build.build(lab, files, Path(tmp))
         if not built.ok:
             return LabResult(lab.name, "build_failed", 0, MAX_POINTS, built.log)

@@ -7,14 +7,15 @@ from typing import Iterable, Protocol
 SHOWN_BYTES = 48
 
 
-def show_bytes(data: bytes, limit: int = SHOWN_BYTES) -> str:
-    """'hello' (5 bytes), or hex for binary: 68 65 00 (3 bytes: 'he\\x00')."""
+def show_bytes(data: bytes | bytearray, limit: int = SHOWN_BYTES) -> str:
+    """'hello\\n' (6 bytes), or hex for binary: 68 65 00 (3 bytes: 'he\\x00')."""
+    data = bytes(data)
     cut = data[:limit]
     more = "…" if len(data) > limit else ""
     size = f"({len(data)} byte{'s' if len(data) != 1 else ''})"
     try:
         text = cut.decode("utf-8")
-        binary = any(ch < " " and ch not in "\t" or ch == "\x7f" for ch in text)
+        binary = any(ch < " " and ch not in "\t\n" or ch == "\x7f" for ch in text)
     except UnicodeDecodeError:
         text, binary = "", True
     if not binary:

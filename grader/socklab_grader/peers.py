@@ -195,19 +195,17 @@ class TcpConn:
             self.error = err
             return False
 
-    def read_until(self, done: Callable[[bytes], bool], timeout: float) -> bytes:
+    def read_until(self, done: Callable[[bytearray], bool], timeout: float) -> bytes:
         """Read until done(everything received) holds, the program closes its side, an error,
-        or the deadline. Everything received so far."""
+        or the deadline (what has already arrived is read even after it). Everything
+        received so far."""
         deadline = time.monotonic() + timeout
-        while not done(bytes(self.received)) and not self.eof and self.error is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
+        while not done(self.received) and not self.eof and self.error is None:
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
                 break
             try:
-                self.sock.settimeout(left)
                 chunk = self.sock.recv(1 << 16)
-            except socket.timeout:
-                break
             except OSError as err:
                 self.error = err
                 break

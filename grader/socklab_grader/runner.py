@@ -98,6 +98,10 @@ class _Stream:
                 self._cond.wait(left)
             return True
 
+    def raw(self) -> bytes:
+        with self._cond:
+            return bytes(self.data)
+
     def text(self) -> str:
         with self._cond:
             shown = self.data.decode("utf-8", "replace")
@@ -240,6 +244,10 @@ class Program:
     def err(self) -> str:
         return self.stderr.text()
 
+    def out_bytes(self) -> bytes:
+        """stdout exactly as written (payloads may hold NULs or bytes that are not UTF-8)."""
+        return self.stdout.raw()
+
     def __enter__(self) -> "Program":
         return self
 
@@ -248,8 +256,8 @@ class Program:
 
 
 def run(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float,
-        cwd: Path | None = None) -> tuple[Exit, str, str]:
+        cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[Exit, str, str]:
     """Run a program to its end (or stop it at the deadline): its exit, stdout and stderr."""
-    with Program(argv, stdin=stdin, cwd=cwd) as prog:
+    with Program(argv, stdin=stdin, cwd=cwd, env=env) as prog:
         ended = prog.wait(timeout)
         return ended, prog.out(), prog.err()

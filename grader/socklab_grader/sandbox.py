@@ -4,7 +4,9 @@ A PID namespace comes with it, so nothing a submission starts outlives its gradi
 Inside, a veth pair carries 198.51.100.1/24 with a default route, so 255.255.255.255 and
 198.51.100.255 broadcasts reach local sockets bound to 0.0.0.0, AI_ADDRCONFIG resolves, and a
 server can be reached on an address that is not 127.0.0.1; no traffic leaves the namespace,
-and parallel runs never collide on ports. Unprivileged user namespaces (`unshare -rn`) are
+and parallel runs never collide on ports. A mount namespace gives each run a /tmp of its own:
+PIDs restart at 1 in every PID namespace, and Criterion names its socket /tmp/criterion_PID.sock,
+so parallel runs sharing /tmp would collide on it. Unprivileged user namespaces (`unshare -rn`) are
 tried first, then a plain network namespace as root; where neither works the checks run on
 the host's loopback and the LAN checks are skipped with the reason, never passed.
 """
@@ -21,6 +23,9 @@ LAN_BROADCAST = "198.51.100.255"
 LAN_PREFIX = 24
 LAN_GATEWAY = "198.51.100.2"
 LAN_DEVICE = "socklab0"
+
+PRIVATE_TMP = "/tmp"
+_MOUNT_TMP = f"mount -t tmpfs -o size=512m,mode=1777 socklab-tmp {PRIVATE_TMP}"
 
 # Set to 1 to grade on the host's loopback even where namespaces work (tests of the fallback).
 NO_NETNS_ENV = "SOCKLAB_NO_NETNS"
@@ -41,8 +46,8 @@ class Isolation:
 
 def _works(prefix: list[str]) -> tuple[bool, str]:
     try:
-        done = subprocess.run([*prefix, "ip", "link", "set", "lo", "up"], capture_output=True,
-                              text=True, timeout=10)
+        done = subprocess.run([*prefix, "sh", "-c", f"ip link set lo up && {_MOUNT_TMP}"],
+                              capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as err:
         return False, str(err)
     return done.returncode == 0, done.stderr.strip()
@@ -56,15 +61,15 @@ def probe() -> Isolation:
         return Isolation((), "none", "unshare or ip (util-linux, iproute2) is not installed")
     # A PID namespace too: the worker is its init, so when the worker ends the kernel kills
     # whatever a submission left behind, even a process that left its group with setsid().
-    user = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--"]
+    user = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--"]
     ok, why = _works(user)
     if ok:
-        return Isolation(tuple(user), "user, network and PID namespace")
+        return Isolation(tuple(user), "user, network, mount and PID namespace")
     if os.geteuid() == 0:
-        root = ["unshare", "--net", "--pid", "--fork", "--"]
+        root = ["unshare", "--net", "--mount", "--pid", "--fork", "--"]
         ok, why_root = _works(root)
         if ok:
-            return Isolation(tuple(root), "network and PID namespace")
+            return Isolation(tuple(root), "network, mount and PID namespace")
         why = why_root or why
     return Isolation((), "none", f"network namespaces are not available here ({why or 'unshare failed'})")
 
@@ -87,3 +92,17 @@ def set_up_network() -> str:
     except subprocess.CalledProcessError as err:
         return f"the test LAN could not be set up: {err.stderr.strip() or err}"
     return ""
+
+
+def mount_private_tmp() -> None:
+    """Inside a fresh mount namespace: an empty /tmp of this run's own (see the top)."""
+    subprocess.run(_MOUNT_TMP.split(), check=True, capture_output=True, text=True, timeout=10)
+
+
+def work_root() -> str | None:
+    """Where to build submissions: outside /tmp, which each run's namespace covers with a
+    private one; None (the default temporary folder) when there is no such place."""
+    for candidate in ("/var/tmp",):
+        if os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    return None

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     lan_reason = args.no_lan or ""
     if args.netns:
         lan_reason = sandbox.set_up_network()
+        private_tmp = Path(sandbox.PRIVATE_TMP)
+        if private_tmp not in (args.lab_dir.resolve(), *args.lab_dir.resolve().parents,
+                               *args.result.resolve().parents):
+            sandbox.mount_private_tmp()   # (it would hide a lab built under /tmp)
     results = grade_built_lab(args.lab, args.lab_dir.resolve(), lan_reason)
     args.result.write_text(json.dumps(results))
     return 0

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import REPO, grade_json
 
-from socklab_grader import api, peers, report, runner
+from socklab_grader import api, build, peers, report, runner
+from socklab_grader.checks import ShortIO
 from socklab_grader.describe import show_bytes
 from socklab_grader.model import SubmissionResult
 
@@ -110,10 +111,62 @@ def test_a_peer_stops_waiting_when_the_sender_exits() -> None:
         assert time.monotonic() - started < 20
 
 
+# --- the short-I/O shim ------------------------------------------------------------------
+
+# Run under the shim: the byte counts the C library's send/recv/write/read really moved.
+SHIM_PROBE = """
+import json, os, socket
+a, b = socket.socketpair()                     # a stream socket: capped
+sent = [a.send(bytes(1000)) for _ in range(20)]
+got = len(b.recv(1000))
+u1, u2 = socket.socket(type=socket.SOCK_DGRAM), socket.socket(type=socket.SOCK_DGRAM)
+u2.bind(("127.0.0.1", 0))
+udp = u1.sendto(bytes(1000), u2.getsockname())  # a datagram: never cut
+r, w = os.pipe()
+pipe = os.write(w, bytes(1000))                 # not a socket: never cut
+print(json.dumps({"sent": sent, "got": got, "udp": udp, "pipe": pipe}))
+"""
+
+
+@pytest.fixture(scope="module")
+def short_io_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    library = tmp_path_factory.mktemp("shim") / build.SHORT_IO_LIBRARY
+    build.build_short_io(library)
+    return library
+
+
+def _under_shim(library: Path, short_io: ShortIO) -> dict:
+    ended, out, err = runner.run([sys.executable, "-c", SHIM_PROBE], timeout=30,
+                                 env=short_io.env(library))
+    assert ended.code == 0, err
+    return json.loads(out)
+
+
+def test_the_shim_caps_stream_sockets_only(short_io_library: Path) -> None:
+    moved = _under_shim(short_io_library, ShortIO(send=7, recv=3))
+    assert moved["sent"] == [7] * 20
+    assert moved["got"] == 3
+    assert moved["udp"] == 1000 and moved["pipe"] == 1000
+
+
+def test_a_seeded_shim_varies_its_caps_and_repeats_them_exactly(short_io_library: Path) -> None:
+    first = _under_shim(short_io_library, ShortIO(send=512, seed=3))["sent"]
+    again = _under_shim(short_io_library, ShortIO(send=512, seed=3))["sent"]
+    other = _under_shim(short_io_library, ShortIO(send=512, seed=4))["sent"]
+    assert first == again != other
+    assert len(set(first)) > 10 and all(1 <= n <= 512 for n in first)
+
+
+def test_without_the_shim_nothing_is_cut(short_io_library: Path) -> None:
+    moved = _under_shim(short_io_library, ShortIO())
+    assert moved["sent"] == [1000] * 20 and moved["udp"] == 1000
+
+
 def test_bytes_are_shown_as_text_or_as_hex() -> None:
     assert show_bytes(b"hello") == "'hello' (5 bytes)"
     assert show_bytes(b"hi\x00").startswith("68 69 00 (3 bytes)")
     assert show_bytes("你好".encode()) == "'你好' (6 bytes)"
+    assert show_bytes(bytearray(b"a line\n")) == "'a line\\n' (7 bytes)"
 
 
 # --- reports ---------------------------------------------------------------------------
@@ -165,3 +218,23 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
                    check=True, capture_output=True, timeout=30)
     left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
     assert left.stdout == ""
+
+
+def test_each_grading_run_has_a_tmp_of_its_own() -> None:
+    """Criterion's socket is /tmp/criterion_PID.sock and PIDs restart at 1 in each PID
+    namespace: parallel runs must not share /tmp."""
+    import subprocess
+    import uuid
+    from conftest import GRADER_DIR
+    from socklab_grader import sandbox
+    isolation = sandbox.probe()
+    if not isolation.available:
+        pytest.skip(f"no namespaces here ({isolation.reason}); PIDs are unique on the host")
+    marker = f"socklab-private-{uuid.uuid4().hex}"
+    code = ("import os; from socklab_grader import sandbox; sandbox.mount_private_tmp(); "
+            f"open('/tmp/{marker}', 'w').close(); print(sorted(os.listdir('/tmp')))")
+    done = subprocess.run([*isolation.prefix, sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr([marker])      # empty before, ours after
+    assert not Path("/tmp", marker).exists()          # and never on the host

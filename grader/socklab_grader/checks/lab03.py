@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import time
+from pathlib import Path
 
 from . import READY_S, RECEIVE_S, RUN_S, CheckFailed, Context, LabChecks, ShortIO
 from .. import runner
@@ -218,9 +220,14 @@ def echo_large(ctx: Context) -> None:
         if got == data:
             return
         at = _first_difference(data, got)
-        ended = "the server closed the connection" if conn.eof else (
-            f"the connection failed ({conn.error.strerror})" if conn.error else
-            f"nothing more came within {LARGE_S:g} s")
+        if len(got) == len(data):
+            ended = "as many bytes as were sent, but not the same bytes"
+        elif conn.eof:
+            ended = "then the server closed the connection"
+        elif conn.error:
+            ended = f"then the connection failed ({conn.error.strerror})"
+        else:
+            ended = f"nothing more came within {LARGE_S:g} s"
         raise CheckFailed(
             f"the client sent {LARGE} random bytes (sha256 {_sha(data)}...) and then "
             f"half-closed, reading the echo at the same time, with tcp_echo_server under the "
@@ -266,14 +273,15 @@ def many_clients(ctx: Context) -> None:
         for conn, message in zip(conns, messages):
             conn.send(message)
         wrong = []
+        deadline = time.monotonic() + RECEIVE_S   # one for all: the echoes come in parallel
         for i, (conn, message) in enumerate(zip(conns, messages)):
-            got = conn.read_count(len(message), RECEIVE_S if not wrong else 0.5)
+            got = conn.read_count(len(message), deadline - time.monotonic())
             if got != message:
                 wrong.append(f"client {i + 1} sent {show_bytes(message)}, got back {show_bytes(got)}")
         if wrong:
             raise CheckFailed(
                 f"{CLIENTS} clients connected at once, then each sent its own line; "
-                f"{plural(len(wrong), 'client')} did not get its own line back:\n  "
+                f"{plural(len(wrong), 'client')} did not get their own line back:\n  "
                 + "\n  ".join(wrong[:5]) + ("\n  ..." if len(wrong) > 5 else "")
                 + f"\n{_server_state(prog)}",
                 "each client needs its own socket for its whole session: a thread given "
@@ -431,7 +439,8 @@ def reachable_on_lan(ctx: Context) -> None:
 # --- tcp_client ------------------------------------------------------------------------
 
 def _client_failed(prog: runner.Program, what: str, hint: str) -> CheckFailed:
-    return CheckFailed(f"{what}\ntcp_client {prog.exit().describe()}; stdout:\n"
+    name = Path(prog.argv[0]).name
+    return CheckFailed(f"{what}\n{name} {prog.exit().describe()}; stdout:\n"
                        f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}", hint)
 
 
