@@ -20,6 +20,7 @@ from typing import IO, Sequence
 
 OUTPUT_CAP = 1 << 20          # bytes kept of each stream; the rest is counted, not kept
 STOP_GRACE_S = 1.0            # SIGTERM, then this long, then SIGKILL
+TERMINATE_EVERY_S = 0.25      # terminate(): SIGTERM again this often until it exits
 
 # Limits for student programs: generous for the labs, small enough that a runaway loop or a
 # fork bomb in a submission cannot take the grading machine down.
@@ -203,6 +204,20 @@ class Program:
         except subprocess.TimeoutExpired:
             self.stop()
         return self.exit()
+
+    def terminate(self, timeout: float) -> Exit:
+        """SIGTERM to the program (not its group), again every TERMINATE_EVERY_S until it
+        exits by itself or the deadline passes (then stop()). Resending matters: a signal
+        that lands between a program's look at its stop flag and its blocking call is only
+        noticed at the next one, and one lost signal must never fail a check."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=min(TERMINATE_EVERY_S, max(0.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+        return self.exit() if self.proc.poll() is not None else self.stop()
 
     def stop(self) -> Exit:
         """SIGTERM to the whole group, SIGKILL after a grace period; idempotent."""

@@ -26,6 +26,8 @@ LAN_DEVICE = "socklab0"
 
 PRIVATE_TMP = "/tmp"
 _MOUNT_TMP = f"mount -t tmpfs -o size=512m,mode=1777 socklab-tmp {PRIVATE_TMP}"
+PRIVATE_SHM = "/dev/shm"
+_MOUNT_SHM = f"mount -t tmpfs -o size=512m,mode=1777 socklab-shm {PRIVATE_SHM}"
 
 # Set to 1 to grade on the host's loopback even where namespaces work (tests of the fallback).
 NO_NETNS_ENV = "SOCKLAB_NO_NETNS"
@@ -95,8 +97,12 @@ def set_up_network() -> str:
 
 
 def mount_private_tmp() -> None:
-    """Inside a fresh mount namespace: an empty /tmp of this run's own (see the top)."""
+    """Inside a fresh mount namespace: an empty /tmp of this run's own (see the top), and an
+    empty /dev/shm too: Criterion's BoxFort names its shared memory /bxfi_PID and
+    /bxf_arena_PID there, which clash across PID namespaces just like its socket."""
     subprocess.run(_MOUNT_TMP.split(), check=True, capture_output=True, text=True, timeout=10)
+    if os.path.isdir(PRIVATE_SHM):
+        subprocess.run(_MOUNT_SHM.split(), check=True, capture_output=True, text=True, timeout=10)
 
 
 def work_root() -> str | None:

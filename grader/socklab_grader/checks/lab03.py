@@ -91,6 +91,7 @@ LARGE = 8 << 20               # bytes in the large echo
 LARGE_S = 30.0                # its deadline: generous for a loaded machine
 IDLE_SERVED_S = 3.0           # a second client is answered while the first sits idle
 CLIENTS = 50
+STOP_S = 3.0                  # SIGTERM to exit: the contract allows 0.5 s
 
 # Sends capped well below any sensible read size (and varying), receives at a few KiB: a
 # server that reads 4 KiB gets a short send on nearly every echo, so a send loop that
@@ -187,7 +188,7 @@ def _lines_of(out: str) -> list[str]:
 
 # --- tcp_echo_server: echo -------------------------------------------------------------
 
-@CHECKS.check("echo_line", "tcp_echo_server echoes a line back", 6)
+@CHECKS.check("echo_line", "tcp_echo_server echoes a line back", 5)
 def echo_line(ctx: Context) -> None:
     prog, port = _server(ctx)
     with _connect(prog, port) as conn:
@@ -262,7 +263,7 @@ def idle_client(ctx: Context) -> None:
                     "or one poll() loop over all sockets)")
 
 
-@CHECKS.check("many_clients", f"{CLIENTS} clients at once, each gets its own data back", 5)
+@CHECKS.check("many_clients", f"{CLIENTS} clients at once, each gets its own data back", 4)
 def many_clients(ctx: Context) -> None:
     prog, port = _server(ctx, "-b", 2 * CLIENTS)
     conns: list[TcpConn] = []
@@ -415,6 +416,25 @@ def connected_lines(ctx: Context) -> None:
             f"a client from 127.0.0.1:{client_port} closed; tcp_echo_server printed:\n"
             f"{show_output(prog.out())}\nexpected the line:\n  | dis{expected}",
             "print the same address in 'disconnected' as in 'connected' (ntohs for the port)")
+
+
+@CHECKS.check("stops_on_sigterm", "SIGTERM stops the server (exit 0) while a client sits "
+                                  "idle", 2)
+def stops_on_sigterm(ctx: Context) -> None:
+    prog, port = _server(ctx)
+    with _connect(prog, port) as idle:
+        idle.send(b"hi\n")
+        idle.read_count(3, RECEIVE_S)
+        ended = prog.terminate(STOP_S)
+    if ended.code == 0 and not ended.killed_by_us:
+        return
+    raise CheckFailed(
+        f"with one client connected and idle, tcp_echo_server got SIGTERM (again every "
+        f"{runner.TERMINATE_EVERY_S:g} s); it {ended.describe()}; expected exit 0 within "
+        f"{STOP_S:g} s.\nstderr:\n{show_output(prog.err())}",
+        "the handler sets *stop: the accept loop must look at it at least every 0.5 s "
+        "(poll() on the listening socket with a timeout, or EINTR from accept) and return 0; "
+        "the process exits without waiting for open sessions")
 
 
 @CHECKS.check("reachable_on_lan", "the server is reachable on the test LAN (default host "
