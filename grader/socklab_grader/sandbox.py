@@ -17,6 +17,8 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
 
 LAN_ADDR = "198.51.100.1"
 LAN_BROADCAST = "198.51.100.255"
@@ -96,13 +98,41 @@ def set_up_network() -> str:
     return ""
 
 
-def mount_private_tmp() -> None:
+def mount_private_tmp(keep: Iterable[Path]) -> None:
     """Inside a fresh mount namespace: an empty /tmp of this run's own (see the top), and an
     empty /dev/shm too: Criterion's BoxFort names its shared memory /bxfi_PID and
-    /bxf_arena_PID there, which clash across PID namespaces just like its socket."""
-    subprocess.run(_MOUNT_TMP.split(), check=True, capture_output=True, text=True, timeout=10)
+    /bxf_arena_PID there, which clash across PID namespaces just like its socket.
+
+    What the run needs from the old /tmp (the grader itself when it was cloned there, a lab
+    built there) is bound back in at the same path, reached through a descriptor of the old
+    /tmp opened before the new one covers it."""
+    old_tmp = os.open(PRIVATE_TMP, os.O_PATH | os.O_DIRECTORY)
+    try:
+        _run(_MOUNT_TMP.split())
+        for top in sorted({_top_under_tmp(path) for path in keep} - {None}):
+            target = Path(PRIVATE_TMP) / top
+            if Path(f"/proc/self/fd/{old_tmp}/{top}").is_dir():
+                target.mkdir()
+            else:
+                target.touch()
+            # --no-canonicalize: resolved to a path, the source would be /tmp/TOP again,
+            # which now names the new, empty entry.
+            _run(["mount", "--no-canonicalize", "--bind", f"/proc/self/fd/{old_tmp}/{top}",
+                  str(target)], pass_fds=(old_tmp,))
+    finally:
+        os.close(old_tmp)
     if os.path.isdir(PRIVATE_SHM):
-        subprocess.run(_MOUNT_SHM.split(), check=True, capture_output=True, text=True, timeout=10)
+        _run(_MOUNT_SHM.split())
+
+
+def _top_under_tmp(path: Path) -> str | None:
+    """The entry of /tmp that path lies in (/tmp/a/b -> "a"), or None."""
+    parts = path.resolve().parts
+    return parts[2] if len(parts) > 2 and Path(*parts[:2]) == Path(PRIVATE_TMP) else None
+
+
+def _run(argv: list[str], pass_fds: tuple[int, ...] = ()) -> None:
+    subprocess.run(argv, check=True, capture_output=True, text=True, timeout=10, pass_fds=pass_fds)
 
 
 def work_root() -> str | None:

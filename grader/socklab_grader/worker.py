@@ -41,10 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     lan_reason = args.no_lan or ""
     if args.netns:
         lan_reason = sandbox.set_up_network()
-        private_tmp = Path(sandbox.PRIVATE_TMP)
-        if private_tmp not in (args.lab_dir.resolve(), *args.lab_dir.resolve().parents,
-                               *args.result.resolve().parents):
-            sandbox.mount_private_tmp()   # (it would hide a lab built under /tmp)
+        # This package, the lab and the result file stay where they are, even under /tmp.
+        sandbox.mount_private_tmp(keep=[Path(__file__).parent, args.lab_dir, args.result.parent,
+                                        Path(sys.executable)])
     results = grade_built_lab(args.lab, args.lab_dir.resolve(), lan_reason)
     args.result.write_text(json.dumps(results))
     return 0

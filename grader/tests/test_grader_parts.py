@@ -244,10 +244,34 @@ def test_each_grading_run_has_a_tmp_of_its_own() -> None:
     if not isolation.available:
         pytest.skip(f"no namespaces here ({isolation.reason}); PIDs are unique on the host")
     marker = f"socklab-private-{uuid.uuid4().hex}"
-    code = ("import os; from socklab_grader import sandbox; sandbox.mount_private_tmp(); "
+    code = ("import os; from socklab_grader import sandbox; sandbox.mount_private_tmp([]); "
             f"open('/tmp/{marker}', 'w').close(); print(sorted(os.listdir('/tmp')))")
     done = subprocess.run([*isolation.prefix, sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == repr([marker])      # empty before, ours after
     assert not Path("/tmp", marker).exists()          # and never on the host
+
+
+def test_what_a_run_needs_from_the_old_tmp_stays_visible(tmp_path: Path) -> None:
+    """A grader cloned under /tmp (as CI may do) still finds its own files in its run."""
+    import subprocess
+    from conftest import GRADER_DIR
+    from socklab_grader import sandbox
+    isolation = sandbox.probe()
+    if not isolation.available:
+        pytest.skip(f"no namespaces here ({isolation.reason})")
+    kept = Path("/tmp") / f"socklab-kept-{os.getpid()}" / "inner"
+    kept.mkdir(parents=True)
+    try:
+        (kept / "file").write_text("still here")
+        code = ("from pathlib import Path; import os; from socklab_grader import sandbox; "
+                f"sandbox.mount_private_tmp([Path('{kept}')]); "
+                f"print(Path('{kept}/file').read_text(), sorted(os.listdir('/tmp')))")
+        done = subprocess.run([*isolation.prefix, sys.executable, "-c", code], capture_output=True,
+                              text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"still here ['{kept.parent.name}']"
+    finally:
+        import shutil
+        shutil.rmtree(kept.parent)
