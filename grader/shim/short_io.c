@@ -1,7 +1,7 @@
 /* short_io.c - make stream-socket I/O short on purpose, the same way on every run.
  *
  * Loaded with LD_PRELOAD into a student's program by the grader. Every send, sendto,
- * write, recv, recvfrom and read on a TCP (SOCK_STREAM) socket is handed to the C library
+ * write, recv, recvfrom and read on a stream (SOCK_STREAM) socket is handed to the C library
  * with its length capped; calls on any other file (stdin, a pipe, a UDP socket) go through
  * untouched. A correct program loops until every byte is moved and cannot tell the
  * difference; one that ignores send()'s return value, resends from the start of its buffer,
@@ -65,7 +65,8 @@ __attribute__((constructor)) static void short_io_init(void)
     seed = number_from_env("SOCKLAB_SHORT_SEED");
 }
 
-/* Only TCP sockets are capped: a short UDP send would cut a datagram, not delay bytes. */
+/* Only stream sockets (TCP, and AF_UNIX stream pairs) are capped: a short UDP send would
+ * cut a datagram, not delay bytes. */
 static int is_stream_socket(int fd)
 {
     int saved = errno, type = 0;
@@ -113,15 +114,17 @@ ssize_t write(int fd, const void *buf, size_t len)
     return real_write(fd, buf, capped(fd, len, send_cap));
 }
 
+/* MSG_WAITALL asks the kernel for all len bytes: a short return there would be a lie. */
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    return real_recv(fd, buf, capped(fd, len, recv_cap), flags);
+    return real_recv(fd, buf, flags & MSG_WAITALL ? len : capped(fd, len, recv_cap), flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                  socklen_t *fromlen)
 {
-    return real_recvfrom(fd, buf, capped(fd, len, recv_cap), flags, from, fromlen);
+    return real_recvfrom(fd, buf, flags & MSG_WAITALL ? len : capped(fd, len, recv_cap), flags,
+                         from, fromlen);
 }
 
 ssize_t read(int fd, void *buf, size_t len)

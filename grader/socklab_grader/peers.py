@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 MAX_DATAGRAM = 65535
 CONNECT_S = 3.0        # a TCP connection to a listening program is accepted
 QUIET_S = 0.2          # after the expected datagrams, how long to listen for extra ones
+QUIET_MAX_S = 1.0      # ... at the most, however many keep coming
+MAX_KEPT = 10_000      # datagrams a peer keeps
 RECV_BUFFER = 1 << 21  # room for several 64 KiB datagrams while the peer is not reading
 
 
@@ -116,10 +118,13 @@ class UdpPeer:
             if not self._read_ready(deadline - time.monotonic(), exited) and exited:
                 if sender is not None and sender.has_exited():
                     break
+        # A program that never stops sending must not hold the check: the quiet window
+        # restarts with each datagram, but only up to QUIET_MAX_S in all.
+        hard_end = time.monotonic() + QUIET_MAX_S
         quiet_until = time.monotonic() + QUIET_S
-        while time.monotonic() < quiet_until:
+        while time.monotonic() < quiet_until and len(self.received) < MAX_KEPT:
             if self._read_ready(quiet_until - time.monotonic()):
-                quiet_until = time.monotonic() + QUIET_S
+                quiet_until = min(time.monotonic() + QUIET_S, hard_end)
         return self.received
 
     def at_port(self) -> list[Datagram]:
@@ -246,6 +251,8 @@ class TcpConn:
         try:
             return self.read_count(len(data), timeout)
         finally:
+            if writer.is_alive():   # still blocked in sendall: end it, then close
+                writer_sock.shutdown(socket.SHUT_RDWR)
             writer.join(timeout)
             writer_sock.close()
 
@@ -286,7 +293,11 @@ class TcpListener:
         ready, _, _ = select.select([self.sock, *watched], [], [], max(0.0, timeout))
         if self.sock not in ready:
             return None
-        conn, _ = self.sock.accept()
+        self.sock.settimeout(max(0.1, timeout))   # ready, but it may have been reset since
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return None
         return TcpConn(conn)
 
     def close(self) -> None:

@@ -82,7 +82,9 @@ class _Stream:
     def wait_for(self, pattern: re.Pattern[bytes], deadline: float) -> re.Match[bytes] | None:
         with self._cond:
             while True:
-                match = pattern.search(self.data)
+                # Only whole lines: "$" would also match where a half-written line ends.
+                end = len(self.data) if self.closed else self.data.rfind(b"\n") + 1
+                match = pattern.search(self.data, 0, end)
                 if match or self.closed:
                     return match
                 left = deadline - time.monotonic()

@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.netns:
         lan_reason = sandbox.set_up_network()
         # This package, the lab and the result file stay where they are, even under /tmp.
-        sandbox.mount_private_tmp(keep=[Path(__file__).parent, args.lab_dir, args.result.parent,
-                                        Path(sys.executable)])
+        why_not = sandbox.try_private_tmp(keep=[Path(__file__).parent, args.lab_dir,
+                                                args.result.parent, Path(sys.prefix)])
+        if why_not:
+            print(f"socklab worker: {why_not}", file=sys.stderr)
     results = grade_built_lab(args.lab, args.lab_dir.resolve(), lan_reason)
     args.result.write_text(json.dumps(results))
     return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import READY_S, RECEIVE_S, RUN_S, CheckFailed, Context, LabChecks, ShortIO
 from .. import runner
 from ..describe import plural, show_bytes, show_output
-from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped
+from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped, symmetric
 
 # The API checks: the lab's Criterion tests, suite::name -> points (26 in all; the wire
 # checks below carry the other 74).
@@ -98,7 +98,8 @@ STOP_S = 3.0                  # SIGTERM to exit: the contract allows 0.5 s
 # ignores send's return value or does not advance fails on every run.
 BULK_IO = ShortIO(send=512, recv=4096, seed=3)
 # For reading lines: a few bytes per recv, so any line spans several of them.
-LINE_IO = ShortIO(send=7, recv=3)
+LINE_IO = ShortIO(send=2, recv=3)
+SYMMETRIC_TRIES = 5           # a port whose two bytes are equal hides byte-order bugs: redraw
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -111,9 +112,14 @@ def _fails_fast_hint(err: str, function: str) -> str:
 
 def _server(ctx: Context, *args: object, port: int = 0,
             short_io: ShortIO | None = None) -> tuple[runner.Program, int]:
-    """Start tcp_echo_server and wait for its `listening on` line; the server and its port."""
-    prog = ctx.start("tcp_echo_server", *args, port, short_io=short_io)
-    match = prog.wait_for_line(LISTENING, READY_S)
+    """Start tcp_echo_server and wait for its `listening on` line; the server and its port
+    (with port 0, never one whose two bytes are equal)."""
+    for _ in range(SYMMETRIC_TRIES):
+        prog = ctx.start("tcp_echo_server", *args, port, short_io=short_io)
+        match = prog.wait_for_line(LISTENING, READY_S)
+        if port != 0 or match is None or not symmetric(int(match.group(2))):
+            break
+        prog.stop()
     if match is None:
         ended = prog.wait(1.0)
         raise CheckFailed(
