@@ -20,6 +20,7 @@ from typing import IO, Sequence
 
 OUTPUT_CAP = 1 << 20          # bytes kept of each stream; the rest is counted, not kept
 STOP_GRACE_S = 1.0            # SIGTERM, then this long, then SIGKILL
+KILL_WAIT_S = 10.0            # SIGKILL, then at most this long for the kernel to reap it
 TERMINATE_EVERY_S = 0.25      # terminate(): SIGTERM again this often until it exits
 
 # Limits for student programs: generous for the labs, small enough that a runaway loop or a
@@ -232,7 +233,10 @@ class Program:
                 pass
         # Whatever the leader did, nothing of the group may outlive the check.
         self._signal_group(signal.SIGKILL)
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            pass   # stuck in the kernel (state D): the namespace's end takes it with it
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None

@@ -87,11 +87,6 @@ def skeleton_01(graded: Graded) -> dict[str, Any]:
     return graded.skeleton("01_udp_send")
 
 
-@pytest.fixture(scope="session")
-def fixtures_01(graded: Graded) -> dict[str, dict[str, Any]]:
-    return graded.fixtures("01_udp_send")
-
-
 def fixture_header(source: Path) -> tuple[str, str]:
     """A buggy submission's first line: /* socklab fixture: check=SLUG names='WORD' ..."""
     match = re.search(r"check=(\w+) names='([^']+)'", source.read_text())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Callable
 
 from .. import runner
 from ..build import SHORT_IO_LIBRARY
+from ..peers import symmetric
 from ..model import SKIPPED_PREFIX, CheckResult
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
@@ -24,6 +26,9 @@ from ..model import SKIPPED_PREFIX, CheckResult
 READY_S = 5.0        # a server prints its first line
 RUN_S = 5.0          # a short program finishes
 RECEIVE_S = 3.0      # a datagram or reply arrives
+SYMMETRIC_TRIES = 8  # a server started on port 0 that drew a port with two equal bytes is
+                     # started again, at most this often (byte-order mistakes hide there)
+STDERR_HINT = "the program prints the errno of the call of yours that failed: see its stderr"
 
 
 class CheckFailed(Exception):
@@ -38,6 +43,13 @@ class CheckFailed(Exception):
 
 class CheckSkipped(Exception):
     pass
+
+
+def skeleton_hint(prog: runner.Program, otherwise: str, function: str = "the function") -> str:
+    """The hint for a program that failed: the skeleton's ENOSYS says so in its stderr."""
+    if "Function not implemented" in prog.err():
+        return f"the skeleton returns -1 (ENOSYS) until you implement {function}"
+    return otherwise
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,26 @@ class Context:
                               keep_stdin_open=keep_stdin_open, cwd=self.lab_dir, env=env)
         self.programs.append(prog)
         return prog
+
+    def start_server(self, program: str, *args: object, line: str, redraw_symmetric: bool = True,
+                     keep_stdin_open: bool = False, short_io: ShortIO | None = None,
+                     ) -> tuple[runner.Program, re.Match[bytes] | None]:
+        """Start a server and wait for its first line (`line`, whose group 2 is the port):
+        the program and the match, None when it printed no such line. With
+        redraw_symmetric (it was given port 0), a server that drew a port whose two bytes
+        are equal is started again."""
+        for _ in range(SYMMETRIC_TRIES):
+            prog = self.start(program, *args, keep_stdin_open=keep_stdin_open, short_io=short_io)
+            match = prog.wait_for_line(line, READY_S)
+            if match is None or not (redraw_symmetric and symmetric(int(match.group(2)))):
+                return prog, match
+            prog.close_stdin()
+            prog.stop()
+        raise CheckFailed(
+            f"{program} was started {SYMMETRIC_TRIES} times on port 0 and each time it printed "
+            f"a port whose two bytes are equal ({int(match.group(2))}), where byte-order "
+            f"mistakes cannot be seen.",
+            "with port 0, bind port 0: the system picks a free port, a new one each time")
 
     def run(self, program: str, *args: object, stdin: bytes | None = None,
             timeout: float = RUN_S, short_io: ShortIO | None = None) -> runner.Program:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 
-from . import RECEIVE_S, RUN_S, CheckFailed, Context, LabChecks
-from .. import sandbox
+from . import RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context, LabChecks, skeleton_hint
 from ..describe import plural, show_bytes, show_datagrams, show_output
 from ..peers import Datagram, UdpPeer, bind_udp, swapped
 
@@ -96,9 +94,7 @@ def _send(ctx: Context, peer: UdpPeer, *args: object, stdin: bytes | None = None
         raise CheckFailed(
             f"udp_send {ended.describe()} (expected exit 0).\nIts stderr:\n{show_output(prog.err())}"
             f"\nThe peer received:\n{show_datagrams(received)}",
-            "the skeleton returns -1 (ENOSYS) until you implement the function"
-            if "Function not implemented" in prog.err() else
-            "the program prints the errno of the call of yours that failed: see its stderr")
+            skeleton_hint(prog, STDERR_HINT))
     return prog.out(), received
 
 

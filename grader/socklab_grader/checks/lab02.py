@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import READY_S, RECEIVE_S, RUN_S, CheckFailed, Context, LabChecks
+from . import (READY_S, RECEIVE_S, RUN_S, SYMMETRIC_TRIES, CheckFailed, Context, LabChecks,
+               skeleton_hint)
 from .. import runner, sandbox
 from ..describe import show_bytes, show_datagrams, show_output
 from ..peers import Datagram, UdpPeer, bind_udp, swapped, symmetric
@@ -102,12 +103,10 @@ CHECKS = LabChecks("02_udp_bind", API_POINTS, API_HINTS)
 LOOPBACK = "127.0.0.1"
 ANY = "0.0.0.0"
 LOOPBACK_BROADCAST = "127.255.255.255"
-SYMMETRIC_TRIES = 8      # draws of an ephemeral port before giving up on one with distinct bytes
 NOT_THERE_S = 0.5        # how long to wait for a datagram that should not, or cannot, arrive
 STOP_S = 3.0             # a server exits this soon after SIGTERM
 
 BOUND_LINE = r"^bound to (\d+\.\d+\.\d+\.\d+):(\d+)\n"
-ENOSYS_HINT = "the skeleton returns -1 (ENOSYS) until you implement the function"
 HTONS_HINT = ("a port travels in network byte order: when you fill a sockaddr_in yourself, "
               "sin_port = htons(port) (getaddrinfo with the port as a decimal service string "
               "does it for you), and a port read back from the kernel needs ntohs. Without them "
@@ -136,10 +135,6 @@ def _command(program: str, args: tuple[object, ...]) -> str:
     return " ".join([program, *(shlex.quote(str(a)) for a in args)])
 
 
-def _failure_hint(prog: runner.Program, otherwise: str) -> str:
-    return ENOSYS_HINT if "Function not implemented" in prog.err() else otherwise
-
-
 def _ended_note(prog: runner.Program, name: str) -> str:
     """How the program ended, with its stderr; "" while it runs."""
     if not prog.has_exited():
@@ -152,33 +147,24 @@ def _not_started(prog: runner.Program, command: str) -> CheckFailed:
     return CheckFailed(
         f"{command} {ended.describe()} without printing 'bound to A.B.C.D:PORT'.\n"
         f"Its stdout:\n{show_output(prog.out())}\nIts stderr:\n{show_output(prog.err())}",
-        _failure_hint(prog, "udp_bind must return a socket bound to HOST:PORT (socket, then "
+        skeleton_hint(prog, "udp_bind must return a socket bound to HOST:PORT (socket, then "
                             "bind); the program prints the address getsockname reports"))
 
 
 def _start(ctx: Context, program: str, *args: object, keep_stdin_open: bool = False,
            redraw_symmetric: bool = True) -> Server:
-    """Start a server and wait for its `bound to` line. Given port 0, a server whose port came
-    out with two equal bytes (where byte-order mistakes hide) is started again."""
+    """Start a server and wait for its `bound to` line (see Context.start_server)."""
     command = _command(program, args)
-    for _ in range(SYMMETRIC_TRIES):
-        prog = ctx.start(program, *args, keep_stdin_open=keep_stdin_open)
-        match = prog.wait_for_line(BOUND_LINE, READY_S)
-        if match is None:
-            raise _not_started(prog, command)
-        ip, port = match.group(1).decode(), int(match.group(2))
-        if port == 0:
-            raise CheckFailed(f"{command} printed 'bound to {ip}:0': its socket has no port.",
-                              "udp_bind must bind() the socket: a socket that was never bound "
-                              "has port 0")
-        if not (redraw_symmetric and symmetric(port)):
-            return Server(prog, ip, port, command)
-        prog.close_stdin()
-        prog.stop()
-    raise CheckFailed(f"{command} was started {SYMMETRIC_TRIES} times and each time it printed "
-                      f"a port whose two bytes are equal ({port}), where byte-order mistakes "
-                      f"cannot be seen.",
-                      "with port 0, bind port 0: the system picks a free port, a new one each time")
+    prog, match = ctx.start_server(program, *args, line=BOUND_LINE, keep_stdin_open=keep_stdin_open,
+                                   redraw_symmetric=redraw_symmetric)
+    if match is None:
+        raise _not_started(prog, command)
+    ip, port = match.group(1).decode(), int(match.group(2))
+    if port == 0:
+        raise CheckFailed(f"{command} printed 'bound to {ip}:0': its socket has no port.",
+                          "udp_bind must bind() the socket: a socket that was never bound "
+                          "has port 0")
+    return Server(prog, ip, port, command)
 
 
 def _sender(host: str = LOOPBACK, *, broadcast: bool = False) -> socket.socket:
@@ -269,7 +255,7 @@ def recv_port_0(ctx: Context) -> None:
         f"{show_bytes(payload)} to {LOOPBACK}:{srv.port}.\nudp_recv printed:\n"
         f"{_show_printed(items, rest)}{_ended_note(srv.prog, 'udp_recv')}\nexpected the line:\n"
         f"  | from {LOOPBACK}:PORT ({len(payload)} bytes): {payload.decode()}",
-        _failure_hint(srv.prog, "udp_recv_from must take one datagram (recvfrom or recvmsg) "
+        skeleton_hint(srv.prog, "udp_recv_from must take one datagram (recvfrom or recvmsg) "
                                 "into buf and return its length"))
 
 
@@ -337,7 +323,7 @@ def recv_two_senders(ctx: Context) -> None:
             "the peer sent one datagram from each of two sockets:\n" + "\n".join(wrong)
             + f"\nudp_recv printed:\n{_show_printed(items, rest)}"
             + _ended_note(srv.prog, "udp_recv"),
-            _failure_hint(srv.prog, _sender_hint(shown)))
+            skeleton_hint(srv.prog, _sender_hint(shown)))
 
 
 @CHECKS.check("recv_large", "1472- and 65507-byte datagrams are printed whole, byte for byte", 4)
@@ -366,7 +352,7 @@ def recv_large(ctx: Context) -> None:
             f"byte value, NUL and newline included), then {show_bytes(marker)}.\nexpected "
             f"{show_bytes(data)} printed exactly; udp_recv printed:\n{_show_printed(items, rest)}"
             f"{_ended_note(srv.prog, 'udp_recv')}",
-            _failure_hint(srv.prog, hint))
+            skeleton_hint(srv.prog, hint))
 
 
 @CHECKS.check("recv_empty", "an empty datagram is printed as (0 bytes) and udp_recv goes on", 4)
@@ -385,7 +371,7 @@ def recv_empty(ctx: Context) -> None:
         f"printed:\n{_show_printed(items, rest)}{_ended_note(srv.prog, 'udp_recv')}\nexpected:\n"
         f"  | from {LOOPBACK}:PORT (0 bytes): \n"
         f"  | from {LOOPBACK}:PORT ({len(after)} bytes): {after.decode()}",
-        _failure_hint(srv.prog, "an empty datagram is a real datagram: recvfrom/recvmsg returns "
+        skeleton_hint(srv.prog, "an empty datagram is a real datagram: recvfrom/recvmsg returns "
                                 "0 for it, and 0 does not mean the other side closed (UDP has no "
                                 "connection to close). Return 0 and keep receiving"))
 
@@ -415,7 +401,7 @@ def recv_too_large(ctx: Context) -> None:
         f"udp_recv -b {bufsize}: the peer sent {show_bytes(big)}, then {show_bytes(after)}.\n"
         f"udp_recv printed:\n{_show_printed(items, rest)}{_ended_note(srv.prog, 'udp_recv')}\n"
         f"expected:\n{expected}",
-        _failure_hint(srv.prog, hint))
+        skeleton_hint(srv.prog, hint))
 
 
 def _arrives_on_any_address(ctx: Context, destinations: list[str], what: str) -> None:
@@ -442,7 +428,7 @@ def _arrives_on_any_address(ctx: Context, destinations: list[str], what: str) ->
         + f" ({what}), then {show_bytes(marker)}.\nNothing arrived from the datagram to "
         + " and ".join(missing) + f"; udp_recv printed:\n{_show_printed(items, rest)}"
         + _ended_note(srv.prog, "udp_recv"),
-        _failure_hint(srv.prog, ANY_HINT if srv.ip != ANY else
+        skeleton_hint(srv.prog, ANY_HINT if srv.ip != ANY else
                       "udp_recv_from must take each datagram that arrives, whatever its "
                       "destination address"))
 
@@ -476,7 +462,7 @@ def recv_count(ctx: Context) -> None:
         f"udp_recv -n 3: the peer sent 'one', 'two', 'three'; udp_recv {ended.describe()} "
         f"and printed:\n{_show_printed(items, rest)}\nits stderr:\n{show_output(srv.prog.err())}"
         f"\nexpected the 3 datagrams printed, then exit status 0",
-        _failure_hint(srv.prog, "udp_recv_from returns once per datagram: one call, one "
+        skeleton_hint(srv.prog, "udp_recv_from returns once per datagram: one call, one "
                                 "datagram, its length (or -1 with errno set)"))
 
 
@@ -499,7 +485,7 @@ def _expect_in_use(ctx: Context, port: int, holder: str) -> None:
     elif ended.signal is not None or ended.killed_by_us:
         hint = "when bind fails, return -1 at once: the program reports it and exits 1"
     else:
-        hint = _failure_hint(prog, "return -1 with errno as bind left it (EADDRINUSE): close() "
+        hint = skeleton_hint(prog, "return -1 with errno as bind left it (EADDRINUSE): close() "
                                    "on the way out may change errno, so save it and put it back")
     raise CheckFailed(what, hint)
 
@@ -555,7 +541,7 @@ def echo_two_clients(ctx: Context) -> None:
             f"A received:\n{show_datagrams(a.received)}\nB received:\n{show_datagrams(b.received)}"
             f"{_ended_note(srv.prog, 'udp_echo')}\nexpected each client to get back exactly "
             f"what it sent, each at its own address",
-            _failure_hint(srv.prog, "send each reply to the address recvfrom (recvmsg) filled "
+            skeleton_hint(srv.prog, "send each reply to the address recvfrom (recvmsg) filled "
                                     "for THAT datagram: every client has its own address and "
                                     "port; never a saved, fixed or first client's address"))
 
@@ -580,7 +566,7 @@ def echo_binary(ctx: Context) -> None:
     raise CheckFailed(
         f"the peer sent {show_bytes(payload)} to udp_echo and received:\n{show_datagrams(got)}"
         f"{_ended_note(srv.prog, 'udp_echo')}\nexpected the same {len(payload)} bytes back",
-        _failure_hint(srv.prog, hint))
+        skeleton_hint(srv.prog, hint))
 
 
 @CHECKS.check("echo_empty", "udp_echo echoes an empty datagram and keeps serving", 4)
@@ -597,7 +583,7 @@ def echo_empty(ctx: Context) -> None:
             f"the peer sent an empty datagram (0 bytes) to udp_echo, then {show_bytes(after)}; "
             f"it received:\n{show_datagrams(client.received)}{_ended_note(srv.prog, 'udp_echo')}"
             f"\nexpected an empty datagram back, then {show_bytes(after)}",
-            _failure_hint(srv.prog, "an empty datagram is a real datagram: recvfrom returns 0, "
+            skeleton_hint(srv.prog, "an empty datagram is a real datagram: recvfrom returns 0, "
                                     "which does not mean closed; echo it with sendto(fd, buf, 0, "
                                     "...) and keep serving"))
 
@@ -615,7 +601,7 @@ def echo_upper(ctx: Context) -> None:
         f"udp_echo -u: the peer sent {show_bytes(payload, 80)}\nand received:\n"
         f"{show_datagrams(got)}{_ended_note(srv.prog, 'udp_echo')}\nexpected "
         f"{show_bytes(expected, 80)}",
-        _failure_hint(srv.prog, "upper-case only ASCII a-z ('a'..'z' minus 32); leave every "
+        skeleton_hint(srv.prog, "upper-case only ASCII a-z ('a'..'z' minus 32); leave every "
                                 "other byte alone: é and 中 are bytes >= 0x80 in UTF-8, and "
                                 "toupper() on a negative char is undefined"))
 
@@ -628,7 +614,7 @@ def echo_stops_on_signal(ctx: Context) -> None:
     if srv.prog.has_exited():
         raise CheckFailed("udp_echo exited before it was signalled."
                           + _ended_note(srv.prog, "udp_echo"),
-                          _failure_hint(srv.prog, "udp_echo_serve returns only once *stop is set"))
+                          skeleton_hint(srv.prog, "udp_echo_serve returns only once *stop is set"))
     ended = srv.prog.terminate(STOP_S)
     if ended.code == 0 and not ended.killed_by_us:
         return
@@ -659,7 +645,7 @@ def whoami_port(ctx: Context) -> None:
             raise CheckFailed(
                 f"udp_whoami {LOOPBACK} {peer.port}: nothing reached the peer; udp_whoami "
                 f"{ended.describe()}, stdout:\n{show_output(out)}\nstderr:\n{show_output(prog.err())}",
-                _failure_hint(prog, "udp_implicit_port must sendto \"ping\" to dst"))
+                skeleton_hint(prog, "udp_implicit_port must sendto \"ping\" to dst"))
         seen = received[0].source[1]
         if symmetric(seen):
             continue    # equal bytes: a missing ntohs would not show; run it again
@@ -674,7 +660,7 @@ def whoami_port(ctx: Context) -> None:
             hint = ("port 0: getsockname was asked before the first sendto; the system binds "
                     "the socket (and picks its port) during that send")
         elif printed is None:
-            hint = _failure_hint(prog, "udp_implicit_port returns the port, or -1 with errno set")
+            hint = skeleton_hint(prog, "udp_implicit_port returns the port, or -1 with errno set")
         else:
             hint = ("report the port of the socket that sent \"ping\" (getsockname on it, after "
                     "the send), not of another socket")
@@ -744,7 +730,7 @@ def chat_sends_json(ctx: Context) -> None:
             + "\n".join(problems) + f"{_ended_note(srv.prog, 'udp_chat')}\nexpected, for each "
             f"line, one datagram: a JSON object with \"name\": {json.dumps(name, ensure_ascii=False)} "
             f"and \"msg\": the line (compared parsed: any key order or spacing)",
-            _failure_hint(srv.prog, "build the object with cJSON (cJSON_CreateObject, "
+            skeleton_hint(srv.prog, "build the object with cJSON (cJSON_CreateObject, "
                                     "cJSON_AddStringToObject, cJSON_PrintUnformatted): it escapes "
                                     "quotes, backslashes and control characters such as a tab. "
                                     "sprintf does not escape anything: a \" in the text ends the "
@@ -776,7 +762,7 @@ def chat_prints_incoming(ctx: Context) -> None:
             f"{LOOPBACK}:{srv.port}; within {RECEIVE_S:g} s udp_chat printed:\n"
             f"{show_output(out)}{_ended_note(srv.prog, 'udp_chat')}\nexpected the "
             f"line:\n  | {expected.decode()}{after_typing}",
-            _failure_hint(srv.prog, POLL_HINT))
+            skeleton_hint(srv.prog, POLL_HINT))
 
 
 @CHECKS.check("chat_invalid", "an invalid datagram prints '! invalid message from A.B.C.D:PORT' "
@@ -806,7 +792,7 @@ def chat_invalid(ctx: Context) -> None:
             f"{_ended_note(srv.prog, 'udp_chat')}\nexpected:\n"
             f"  | ! invalid message from {LOOPBACK}:{peer.port}\n"
             f"  | ! invalid message from {LOOPBACK}:{peer.port}\n  | [Ann] still here",
-            _failure_hint(srv.prog, "parse each datagram (cJSON_ParseWithLength) and require an "
+            skeleton_hint(srv.prog, "parse each datagram (cJSON_ParseWithLength) and require an "
                                     "object whose \"name\" and \"msg\" are strings "
                                     "(cJSON_IsObject, cJSON_IsString); anything else prints "
                                     "'! invalid message from A.B.C.D:PORT' with the sender "
@@ -828,7 +814,7 @@ def chat_stop_eof(ctx: Context) -> None:
                 f"{ended.describe()}; the peer received:\n{show_datagrams(received)}\nits stderr:\n"
                 f"{show_output(srv.prog.err())}\nexpected one datagram (for 'before stop') and "
                 f"exit status 0",
-                _failure_hint(srv.prog, "compare each line without its \\n (and \\r): the line "
+                skeleton_hint(srv.prog, "compare each line without its \\n (and \\r): the line "
                                         "\"stop\" ends the chat, unsent, and udp_chat returns 0"))
     with UdpPeer() as peer:
         srv = _chat(ctx, peer, "me")
@@ -841,5 +827,5 @@ def chat_stop_eof(ctx: Context) -> None:
         raise CheckFailed(
             f"{srv.command}: stdin 'last words', then end of input (EOF). udp_chat "
             f"{ended.describe()}; its stderr:\n{show_output(srv.prog.err())}\nexpected exit status 0",
-            _failure_hint(srv.prog, "read() returning 0 is the end of input: the chat ends and "
+            skeleton_hint(srv.prog, "read() returning 0 is the end of input: the chat ends and "
                                     "udp_chat returns 0"))

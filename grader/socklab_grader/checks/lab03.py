@@ -15,10 +15,11 @@ import re
 import time
 from pathlib import Path
 
-from . import READY_S, RECEIVE_S, RUN_S, CheckFailed, Context, LabChecks, ShortIO
+from . import (READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context, LabChecks,
+               ShortIO, skeleton_hint)
 from .. import runner
 from ..describe import plural, show_bytes, show_output
-from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped, symmetric
+from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped
 
 # The API checks: the lab's Criterion tests, suite::name -> points (26 in all; the wire
 # checks below carry the other 74).
@@ -99,34 +100,23 @@ STOP_S = 3.0                  # SIGTERM to exit: the contract allows 0.5 s
 BULK_IO = ShortIO(send=512, recv=4096, seed=3)
 # For reading lines: a few bytes per recv, so any line spans several of them.
 LINE_IO = ShortIO(send=2, recv=3)
-SYMMETRIC_TRIES = 5           # a port whose two bytes are equal hides byte-order bugs: redraw
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-def _fails_fast_hint(err: str, function: str) -> str:
-    if "Function not implemented" in err:
-        return f"the skeleton returns -1 (ENOSYS) until you implement {function}"
-    return "the program prints the errno of the call of yours that failed: see its stderr"
-
 
 def _server(ctx: Context, *args: object, port: int = 0,
             short_io: ShortIO | None = None) -> tuple[runner.Program, int]:
     """Start tcp_echo_server and wait for its `listening on` line; the server and its port
     (with port 0, never one whose two bytes are equal)."""
-    for _ in range(SYMMETRIC_TRIES):
-        prog = ctx.start("tcp_echo_server", *args, port, short_io=short_io)
-        match = prog.wait_for_line(LISTENING, READY_S)
-        if port != 0 or match is None or not symmetric(int(match.group(2))):
-            break
-        prog.stop()
+    prog, match = ctx.start_server("tcp_echo_server", *args, port, line=LISTENING,
+                                   redraw_symmetric=port == 0, short_io=short_io)
     if match is None:
         ended = prog.wait(1.0)
         raise CheckFailed(
             f"tcp_echo_server {' '.join(map(str, (*args, port)))} printed no line "
             f"'listening on A.B.C.D:PORT'; it {ended.describe()}.\nstdout:\n"
             f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}",
-            _fails_fast_hint(prog.err(), "tcp_listen"))
+            skeleton_hint(prog, STDERR_HINT, "tcp_listen"))
     return prog, int(match.group(2))
 
 
@@ -186,10 +176,6 @@ def _large_hint(sent: bytes, got: bytes, at: int) -> str:
                 "send); loop on its return value until every byte is out (send_all), and "
                 "echo exactly the n bytes each recv returned")
     return "echo exactly the n bytes each recv() returned, in order (send_all(fd, buf, n))"
-
-
-def _lines_of(out: str) -> list[str]:
-    return out.splitlines()
 
 
 # --- tcp_echo_server: echo -------------------------------------------------------------
@@ -388,7 +374,7 @@ def restart_same_port(ctx: Context) -> None:
             "after the server closes a connection first, that connection waits in TIME_WAIT "
             "and bind() on the port fails with EADDRINUSE; setsockopt(SO_REUSEADDR, 1) "
             "before bind() lets the server restart at once"
-            if "in use" in again.err() else _fails_fast_hint(again.err(), "tcp_listen"))
+            if "in use" in again.err() else skeleton_hint(again, STDERR_HINT, "tcp_listen"))
     raise CheckFailed(f"tcp_echo_server {port} printed {match.group(0).decode()}",
                       "bind the port you are given (htons(port))")
 
@@ -452,7 +438,7 @@ def reachable_on_lan(ctx: Context) -> None:
         conn = TcpConn.connect("198.51.100.1", port)
     except OSError as err:
         raise CheckFailed(
-            f"tcp_echo_server {port} printed '{_lines_of(prog.out())[0]}', but a client on the "
+            f"tcp_echo_server {port} printed '{prog.out().splitlines()[0]}', but a client on the "
             f"test LAN could not connect to 198.51.100.1:{port}: {err.strerror or err}.",
             "with no -H the server must bind the any address (INADDR_ANY, host NULL/\"\"/"
             "0.0.0.0 with AI_PASSIVE), not 127.0.0.1, or only this machine can reach it")
@@ -470,14 +456,14 @@ def _client_failed(prog: runner.Program, what: str, hint: str) -> CheckFailed:
                        f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}", hint)
 
 
-def _accept(ctx: Context, server: TcpListener, prog: runner.Program, program: str) -> TcpConn:
+def _accept(server: TcpListener, prog: runner.Program) -> TcpConn:
     conn = server.accept(READY_S, sender=prog)
     if conn is None:
         prog.wait(RUN_S)
         raise CheckFailed(
-            f"{program} never connected to the grader's server on 127.0.0.1:{server.port}; it "
+            f"{Path(prog.argv[0]).name} never connected to the grader's server on 127.0.0.1:{server.port}; it "
             f"{prog.exit().describe()}, stderr:\n{show_output(prog.err())}",
-            _fails_fast_hint(prog.err(), "tcp_connect"))
+            skeleton_hint(prog, STDERR_HINT, "tcp_connect"))
     return conn
 
 
@@ -488,7 +474,7 @@ def client_chat(ctx: Context) -> None:
     expected = "HELLO, YOU\nand one more line\nSECOND\n"
     with TcpListener() as server:
         prog = ctx.start("tcp_client", "127.0.0.1", server.port, stdin=stdin, short_io=LINE_IO)
-        with _accept(ctx, server, prog, "tcp_client") as conn:
+        with _accept(server, prog) as conn:
             # The reply to the first line is two lines in one send: the second belongs to the
             # next line the client sends, and must wait in the socket until then.
             # (The first "\n" is not at a multiple of LINE_IO.recv: a reader taking 3 bytes per
@@ -525,7 +511,7 @@ def client_chat(ctx: Context) -> None:
 def client_exit(ctx: Context) -> None:
     with TcpListener() as server:
         prog = ctx.start("tcp_client", "127.0.0.1", server.port, stdin=b"ping\nexit\nnot sent\n")
-        with _accept(ctx, server, prog, "tcp_client") as conn:
+        with _accept(server, prog) as conn:
             conn.read_line(RECEIVE_S)
             conn.send(b"PONG\n")
             saw_eof = conn.read_to_eof(RUN_S)
@@ -538,7 +524,7 @@ def client_exit(ctx: Context) -> None:
               f"{show_bytes(sent)} and {'then' if saw_eof else 'never saw'} the end of the "
               f"stream.\nexpected: the server gets only 'ping\\n', tcp_client prints PONG and "
               f"exits 0",
-        _fails_fast_hint(prog.err(), "recv_line") if ended.code != 0 else
+        skeleton_hint(prog, STDERR_HINT, "recv_line") if ended.code != 0 else
         "recv_line returns the line with its \"\\n\"; the client stops at 'exit' and closes")
 
 
@@ -547,18 +533,17 @@ def client_exit(ctx: Context) -> None:
 def client_server_closed(ctx: Context) -> None:
     with TcpListener() as server:
         prog = ctx.start("tcp_client", "127.0.0.1", server.port, stdin=b"anyone?\nmore\n")
-        with _accept(ctx, server, prog, "tcp_client") as conn:
+        with _accept(server, prog) as conn:
             conn.read_line(RECEIVE_S)
         ended = prog.wait(RUN_S)   # the server closed without a reply
-    if "connection closed by server" in _lines_of(prog.out()) and ended.code == 0:
+    if "connection closed by server" in prog.out().splitlines() and ended.code == 0:
         return
     if ended.killed_by_us:
         hint = ("recv() returning 0 means the peer closed: recv_line must return 0 then, not "
                 "call recv again and wait")
-    elif "Function not implemented" in prog.err():
-        hint = _fails_fast_hint(prog.err(), "recv_line")
     else:
-        hint = "recv_line returns 0 at the end of the stream (recv() returned 0), not -1"
+        hint = skeleton_hint(prog, "recv_line returns 0 at the end of the stream (recv() "
+                                   "returned 0), not -1", "recv_line")
     raise _client_failed(
         prog, "the server read the first line and closed the connection without replying; "
               "expected tcp_client to print 'connection closed by server' and exit 0.", hint)
@@ -580,9 +565,9 @@ def client_refused(ctx: Context) -> None:
     raise _client_failed(
         prog, f"nobody listens on 127.0.0.1:{port} (connecting is refused); expected exit 1 "
               f"and 'tcp_client: connect 127.0.0.1:{port}: Connection refused' on stderr.",
-        "tcp_connect must return -1 when connect() fails, with errno still ECONNREFUSED "
-        "(close the socket without losing it), not a socket that is not connected"
-        if "Function not implemented" not in err else _fails_fast_hint(err, "tcp_connect"))
+        skeleton_hint(prog, "tcp_connect must return -1 when connect() fails, with errno still "
+                            "ECONNREFUSED (close the socket without losing it), not a socket "
+                            "that is not connected", "tcp_connect"))
 
 
 # --- tcp_send --------------------------------------------------------------------------
@@ -594,7 +579,7 @@ def send_half_close(ctx: Context) -> None:
     reply = [b"got it: ", str(len(message)).encode(), b" bytes\n", b"and a second line\n"]
     with TcpListener() as server:
         prog = ctx.start("tcp_send", "127.0.0.1", server.port, message, short_io=LINE_IO)
-        with _accept(ctx, server, prog, "tcp_send") as conn:
+        with _accept(server, prog) as conn:
             saw_eof = conn.read_to_eof(RECEIVE_S)
             got = bytes(conn.received)
             if saw_eof and got == message.encode():
@@ -610,7 +595,7 @@ def send_half_close(ctx: Context) -> None:
                      f"no end of stream within {RECEIVE_S:g} s."),
             "send() may take only part of the buffer (a short send): send_all must loop on "
             "send's return value, advancing past what was sent, until all len bytes are out"
-            if saw_eof or got else _fails_fast_hint(prog.err(), "tcp_connect and send_all"))
+            if saw_eof or got else skeleton_hint(prog, STDERR_HINT, "tcp_connect and send_all"))
     if prog.out() != b"".join(reply).decode() or ended.code != 0:
         raise _client_failed(
             prog, f"the server got the whole message and the end of the stream, then sent "
