@@ -7,7 +7,7 @@ LABS   := $(patsubst %/Makefile,%,$(sort $(wildcard labs/[0-9]*/Makefile)))
 # Run the Criterion tests with fewer workers than cores: some tests measure timeouts.
 CHECK_JOBS ?= 2
 
-.PHONY: help deps all test check check-labs check-grader grade demo clean
+.PHONY: help deps all test check check-labs check-grader grade demo tables clean
 
 help:
 	@echo "make demo    install what is missing, grade the example submissions, print the report"
@@ -16,6 +16,7 @@ help:
 	@echo "make grade   grade the student files in labs/ as the grader will"
 	@echo "make deps    install the Debian packages the project needs (apt-get)"
 	@echo "make all     build every lab's programs"
+	@echo "make tables  regenerate the points table of every lab's README from the grader"
 	@echo "make clean   remove every build folder"
 
 deps:
@@ -51,6 +52,10 @@ demo: deps
 	@echo
 	@echo "Per-check feedback, as a student sees it: grader/grade examples/sam"
 	@echo "The class report: build/demo/report.html; the gradebook: build/demo/grades.csv"
+
+# Each lab README's points table is generated from the grader's checks (a test compares them).
+tables:
+	cd grader && $(PYTHON) -m socklab_grader.tables
 
 clean:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C $$lab clean; done

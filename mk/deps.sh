@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the command to run and fails.
 set -eu
 
-PACKAGES="build-essential libcriterion-dev libcjson-dev libssl-dev python3 python3-pytest
+PACKAGES="build-essential libcriterion-dev libcjson-dev libssl-dev python3 python3-pytest patch
   bubblewrap iproute2 util-linux procps netcat-openbsd socat gcc-mingw-w64-x86-64 wine"
 
 missing=""

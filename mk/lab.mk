@@ -1,11 +1,15 @@
 # mk/lab.mk - the build every lab shares.
 #
-# A lab's Makefile sets these, then includes this file:
-#   LAB       the lab's folder name, e.g. 01_udp_send
-#   STUDENT   the files a student edits, e.g. src/udp_send.c
-#   PROVIDED  other library sources of the lab (optional)
-#   PROGRAMS  the provided programs; program P is built from src/P_main.c
-#   LDLIBS    extra libraries (optional), e.g. -lcjson
+# A lab's Makefile is the lab's one declaration (the grader and its tests read it too): it
+# sets these, then includes this file:
+#   LAB        the lab's folder name, e.g. 01_udp_send
+#   STUDENT    the files a student edits, e.g. src/udp_send.c
+#   PROVIDED   other library sources of the lab (optional)
+#   PROGRAMS   the provided programs; program P is built from src/P_main.c
+#   LDLIBS     extra libraries (optional), e.g. -lcjson
+#   API_POINTS what each Criterion test is worth to the grader, e.g. `0.5` or `0.5 SUITE=1`
+# Only the forms `NAME := words` and `NAME += words` are used, so that the grader can read
+# the declaration without running make.
 #
 #   make                 build the programs into build/
 #   make test            build and run the Criterion tests on your file

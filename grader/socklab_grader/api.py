@@ -1,8 +1,15 @@
 """API checks: the lab's trusted Criterion tests, built against the student's file.
 
-Results come from Criterion's JSON report (`--json=FILE`), never from its stdout. Criterion
-2.4 writes that report without escaping its strings, so a message holding a quote or a
-backslash is repaired line by line before parsing.
+Outcomes come from Criterion's JSON report (`--json=FILE`), never from its stdout, and each
+test's duration from its TAP report (`--tap=FILE`), the only one of its reports that
+carries a time a test (to 10 ms; a test that crashed has none, and its check says so with
+`duration_s: null`).
+
+Criterion 2.4 writes the JSON report without escaping its strings: a message holding a
+quote, a backslash or a control byte is written as it is. The report's shape is fixed,
+though: each message is one string alone on its line inside a `"messages": [ ... ]` block
+(Criterion splits a message at its newlines), so the reader re-escapes those lines by
+position and copes with any byte a message holds.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from pathlib import Path
 
 from . import runner
 from .describe import show_output
-from .model import CheckResult
+from .labs import Lab
+from .model import CheckResult, PlannedCheck
 
 TEST_TIMEOUT_S = 10       # one test; Criterion reports it as timed out
 RUN_TIMEOUT_S = 180       # the whole test program
@@ -25,33 +33,40 @@ JOBS = 2
 
 @dataclass
 class TestOutcome:
-    status: str               # PASSED | FAILED | ERRORED | SKIPPED
+    status: str                 # PASSED | FAILED | ERRORED | SKIPPED
     messages: list[str]
+    duration_s: float | None = None
 
 
-_STRING_LINE = re.compile(r'^(\s*)"(.*)"(,?)\s*$')
-_KEY_LINE = re.compile(r'^\s*"[A-Za-z_]+":')
+_MESSAGES_START = re.compile(r'^\s*"messages": \[\s*$')
+_MESSAGES_END = re.compile(r"^\s*\],?\s*$")
+_TAP_RESULT = re.compile(r"^(?:ok|not ok) - (\w+::\w+)\b.*\((\d+(?:\.\d+)?)s\)\s*$", re.M)
 
 
-def _repair(text: str) -> str:
-    """Re-escape message lines: each is one string alone on its line, `"...",` or `"..."`."""
+def repair(text: str) -> str:
+    """The report with every message line re-escaped as a JSON string."""
+    lines = text.split("\n")
     fixed = []
-    for line in text.split("\n"):
-        match = _STRING_LINE.match(line)
-        if match and not _KEY_LINE.match(line):
-            indent, body, comma = match.groups()
-            line = f"{indent}{json.dumps(body)}{comma}"
+    inside = False
+    for i, line in enumerate(lines):
+        if not inside:
+            inside = bool(_MESSAGES_START.match(line))
+        elif _MESSAGES_END.match(line):
+            inside = False
+        else:
+            # "BODY", or "BODY" alone when it is the last message of the block.
+            last = i + 1 < len(lines) and bool(_MESSAGES_END.match(lines[i + 1]))
+            indent = line[:len(line) - len(line.lstrip())]
+            body = line.strip()[1:] if last else line.rstrip()[:-1].strip()[1:]
+            body = body[:-1] if body.endswith('"') else body
+            line = f"{indent}{json.dumps(body, ensure_ascii=False)}{'' if last else ','}"
         fixed.append(line)
     return "\n".join(fixed)
 
 
 def parse_report(raw: bytes) -> dict[str, TestOutcome]:
     """suite::name -> outcome, from a Criterion JSON report."""
-    text = raw.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = json.loads(_repair(text))
+    data = json.loads(repair(raw.decode("utf-8", "replace")))
     outcomes = {}
     for suite in data.get("test_suites", []):
         for test in suite.get("tests", []):
@@ -60,11 +75,17 @@ def parse_report(raw: bytes) -> dict[str, TestOutcome]:
     return outcomes
 
 
+def parse_tap_durations(raw: bytes) -> dict[str, float]:
+    """suite::name -> seconds, for each test whose TAP line gives its time."""
+    return {test: float(seconds)
+            for test, seconds in _TAP_RESULT.findall(raw.decode("utf-8", "replace"))}
+
+
 def run_tests(test_binary: Path, cwd: Path) -> tuple[dict[str, TestOutcome], str]:
     """Run the test program; its outcomes, or {} and why there are none."""
     with tempfile.TemporaryDirectory(prefix="socklab-api-") as tmp:
-        report = Path(tmp) / "report.json"
-        prog = runner.Program([str(test_binary), f"--json={report}",
+        report, tap = Path(tmp) / "report.json", Path(tmp) / "report.tap"
+        prog = runner.Program([str(test_binary), f"--json={report}", f"--tap={tap}",
                                f"--timeout={TEST_TIMEOUT_S}", f"--jobs={JOBS}",
                                "--ascii", "--color=never"], cwd=cwd)
         ended = prog.wait(RUN_TIMEOUT_S)
@@ -72,9 +93,13 @@ def run_tests(test_binary: Path, cwd: Path) -> tuple[dict[str, TestOutcome], str
             return {}, (f"the test program {ended.describe()} without writing its report; "
                         f"its output:\n{show_output(prog.out() + prog.err())}")
         try:
-            return parse_report(report.read_bytes()), ""
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            outcomes = parse_report(report.read_bytes())
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
             return {}, f"the test report could not be read ({err})"
+        durations = parse_tap_durations(tap.read_bytes()) if tap.exists() else {}
+        for test, outcome in outcomes.items():
+            outcome.duration_s = durations.get(test)
+        return outcomes, ""
 
 
 def _explain(outcome: TestOutcome | None, why_none: str) -> str:
@@ -89,24 +114,22 @@ def _explain(outcome: TestOutcome | None, why_none: str) -> str:
     return "\n".join(lines) or outcome.status.lower()
 
 
-def api_checks(lab: str, points: dict[str, float], hints: dict[str, str],
+def api_checks(lab: Lab, planned: list[PlannedCheck], hints: dict[str, str],
                test_binary: Path, cwd: Path) -> list[CheckResult]:
-    """One scored check per test named in points."""
+    """One result per planned API check, from one run of the test program."""
     started = time.monotonic()
     outcomes, why_none = run_tests(test_binary, cwd)
-    each_s = round((time.monotonic() - started) / max(1, len(points)), 3)
+    if not outcomes:
+        why_none += f" (after {time.monotonic() - started:.1f} s)"
     results = []
-    for test, worth in points.items():
-        suite, name = test.split("::")
-        outcome = outcomes.get(test)
+    for check in planned:
+        suite, test = check.id.removeprefix(f"{lab.name}.api.").split(".")
+        outcome = outcomes.get(f"{suite}::{test}")
         passed = outcome is not None and outcome.status == "PASSED"
         message = "ok"
         if not passed:
             message = _explain(outcome, why_none)
             if hints.get(suite):
                 message += f"\nHint: {hints[suite]}"
-        results.append(CheckResult(
-            id=f"{lab}.api.{suite}.{name}", name=f"{suite}: {name.replace('_', ' ')}",
-            points=worth if passed else 0, max_points=worth, passed=passed,
-            message=message, duration_s=each_s))
+        results.append(check.result(passed, message, outcome.duration_s if outcome else None))
     return results

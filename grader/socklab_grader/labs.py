@@ -1,47 +1,124 @@
-"""The labs this grader knows: their student files, and where the trusted tree is."""
+"""The labs this grader knows, read from each lab's one declaration: its Makefile.
+
+A lab's Makefile (labs/NN_name/Makefile) names the lab, its student files, its provided
+programs and libraries, and what each of its Criterion tests is worth. The build
+(mk/lab.mk), this grader and the grader's own tests all read it from there, so adding a lab
+means writing its files, that declaration and its wire checks (checks/labNN.py). The API
+checks are the lab's Criterion tests, found in its tests/*.c (the trusted copy, never a
+submission's).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LABS_DIR = REPO / "labs"
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
-# LABS.md §1: the only files a student edits, per lab.
-STUDENT_FILES: dict[str, tuple[str, ...]] = {
-    "01_udp_send": ("src/udp_send.c",),
-    "02_udp_bind": ("src/udp_bind.c",),
-    "03_tcp": ("src/tcp.c",),
-    "04_sticky_packets": ("src/frame.c", "src/filexfer.c"),
-    "05_winsock": ("src/sock_compat.c", "src/wecho.c"),
-}
+# `NAME := words`, `NAME = words` or `NAME += words`, the only forms a declaration uses.
+_ASSIGNMENT = re.compile(r"^([A-Z_]+)\s*(:=|\+=|=)\s*(.*?)\s*$")
+# `Test(suite, name` (also `Test(suite, name, .timeout = ...)`) at the start of a line.
+_CRITERION_TEST = re.compile(r"^Test\(\s*(\w+)\s*,\s*(\w+)\s*[,)]", re.M)
+
+
+class DeclarationError(Exception):
+    """A lab's Makefile lacks something the grader needs: a bug in the tree, not a submission."""
 
 
 @dataclass(frozen=True)
 class Lab:
-    name: str
-    student_files: tuple[str, ...]
+    name: str                          # 03_tcp
+    student_files: tuple[str, ...]     # src/tcp.c, relative to the lab's folder
+    programs: tuple[str, ...]          # tcp_echo_server ...: program P is built from src/P_main.c
+    provided: tuple[str, ...]          # other library sources of the lab
+    libraries: tuple[str, ...]         # -lcjson ...
+    api_points: float                  # what each Criterion test is worth...
+    api_points_by_suite: tuple[tuple[str, float], ...]   # ...but the tests of these suites
+
+    @property
+    def number(self) -> str:
+        return self.name[:2]
 
     @property
     def trusted_dir(self) -> Path:
         return LABS_DIR / self.name
 
+    @property
+    def checks_module(self) -> str:
+        return f"lab{self.number}"
 
-def available() -> list[Lab]:
-    """The labs of the contract that this tree has, with their grader checks, in order."""
-    grader_checks = Path(__file__).parent / "checks"
+    def api_worth(self, suite: str) -> float:
+        """The points of one Criterion test of this suite."""
+        return dict(self.api_points_by_suite).get(suite, self.api_points)
+
+    def api_tests(self) -> list[tuple[str, str]]:
+        """(suite, name) of every Criterion test of the lab, in file and line order."""
+        found = []
+        for source in sorted((self.trusted_dir / "tests").glob("*.c")):
+            found += _CRITERION_TEST.findall(source.read_text(encoding="utf-8"))
+        return found
+
+
+def read_makefile(path: Path) -> dict[str, list[str]]:
+    """The variables a lab's Makefile assigns, each as its words (`+=` appends)."""
+    variables: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match:
+            name, op, value = match.groups()
+            words = value.split()
+            variables[name] = variables.get(name, []) + words if op == "+=" else words
+    return variables
+
+
+def declared(lab_dir: Path) -> Lab:
+    """The lab declared by lab_dir/Makefile."""
+    variables = read_makefile(lab_dir / "Makefile")
+
+    def one(name: str) -> str:
+        words = variables.get(name, [])
+        if len(words) != 1:
+            raise DeclarationError(f"{lab_dir}/Makefile: {name} must be one word, not {words}")
+        return words[0]
+
+    if one("LAB") != lab_dir.name:
+        raise DeclarationError(f"{lab_dir}/Makefile: LAB is {one('LAB')}, not the folder's name")
+    if not variables.get("STUDENT"):
+        raise DeclarationError(f"{lab_dir}/Makefile: STUDENT names no student file")
+    # API_POINTS := 0.5 udp_broadcast=1: every test 0.5, the udp_broadcast suite's 1 each.
+    words = variables.get("API_POINTS", [])
+    try:
+        api_points = float(words[0])
+        by_suite = tuple((suite, float(worth)) for suite, worth in
+                         (word.split("=", 1) for word in words[1:]))
+    except (IndexError, ValueError) as err:
+        raise DeclarationError(f"{lab_dir}/Makefile: API_POINTS is not `N [SUITE=N]...`") from err
+    return Lab(name=lab_dir.name,
+               student_files=tuple(variables["STUDENT"]),
+               programs=tuple(variables.get("PROGRAMS", [])),
+               provided=tuple(variables.get("PROVIDED", [])),
+               libraries=tuple(variables.get("LDLIBS", [])),
+               api_points=api_points, api_points_by_suite=by_suite)
+
+
+@cache
+def available() -> tuple[Lab, ...]:
+    """Every lab of this tree that has a declaration and wire checks, in order."""
     found = []
-    for name, files in STUDENT_FILES.items():
-        if (LABS_DIR / name / "Makefile").exists() and (grader_checks / f"lab{name[:2]}.py").exists():
-            found.append(Lab(name, files))
-    return found
+    for makefile in sorted(LABS_DIR.glob("[0-9][0-9]_*/Makefile")):
+        lab = declared(makefile.parent)
+        if (CHECKS_DIR / f"{lab.checks_module}.py").exists():
+            found.append(lab)
+    return tuple(found)
 
 
 def find(name: str) -> Lab | None:
     """A lab by its full name (01_udp_send) or its number (01, 1)."""
     for lab in available():
-        if name == lab.name or (re.fullmatch(r"\d{1,2}", name) and int(name) == int(lab.name[:2])):
+        if name == lab.name or (re.fullmatch(r"\d{1,2}", name) and int(name) == int(lab.number)):
             return lab
     return None

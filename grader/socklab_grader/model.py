@@ -1,9 +1,12 @@
-"""The grader's results, shaped as LABS.md §4's JSON."""
+"""The grader's results, shaped as the JSON of docs/grader.md; check ids are formed here only."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+SKIPPED_PREFIX = "skipped: "
 
 
 @dataclass
@@ -14,14 +17,32 @@ class CheckResult:
     max_points: float
     passed: bool
     message: str
-    duration_s: float
+    duration_s: float | None        # None: not measured (a Criterion test that crashed)
 
     @property
     def skipped(self) -> bool:
         return self.message.startswith(SKIPPED_PREFIX)
 
 
-SKIPPED_PREFIX = "skipped: "
+@dataclass(frozen=True)
+class PlannedCheck:
+    """A check a lab will report, before it runs: every result is made from one of these."""
+
+    id: str
+    name: str
+    max_points: float
+
+    @classmethod
+    def wire(cls, lab: str, slug: str, name: str, points: float) -> "PlannedCheck":
+        return cls(f"{lab}.{slug}", name, points)
+
+    @classmethod
+    def api(cls, lab: str, suite: str, test: str, points: float) -> "PlannedCheck":
+        return cls(f"{lab}.api.{suite}.{test}", f"{suite}: {test.replace('_', ' ')}", points)
+
+    def result(self, passed: bool, message: str, duration_s: float | None) -> CheckResult:
+        return CheckResult(self.id, self.name, self.max_points if passed else 0,
+                           self.max_points, passed, message, duration_s)
 
 
 @dataclass

@@ -1,8 +1,12 @@
-"""Grade one built lab: run its wire checks and API checks, write the checks as JSON.
+"""Grade one built lab: run its wire checks and API checks, and write each result as it ends.
 
 Runs inside the grading run's own network namespace when there is one (see sandbox.py), so
 that everything it starts - the student's programs, the test program, the grader's peers -
 sees only that namespace's loopback and test LAN.
+
+Each finished check is appended to the result file at once, one JSON object a line, so a
+worker stopped at its deadline loses only the checks it had not finished (pipeline.py marks
+those with the reason).
 
     python3 -m socklab_grader.worker --lab LAB --lab-dir DIR --result FILE [--netns | --no-lan WHY]
 """
@@ -14,18 +18,24 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
-from . import api, checks, sandbox
+from . import api, checks, labs, sandbox
+from .model import CheckResult
 
 
-def grade_built_lab(lab: str, lab_dir: Path, lan_reason: str) -> list[dict[str, object]]:
-    lab_checks = checks.load(lab)
-    ctx = checks.Context(lab=lab, bin_dir=lab_dir / "build", lab_dir=lab_dir,
+def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str,
+                    emit: Callable[[CheckResult], None]) -> None:
+    """Run every check of the lab, handing each result to emit as soon as it is known."""
+    lab_checks = checks.load(lab.name)
+    ctx = checks.Context(lab=lab.name, bin_dir=lab_dir / "build", lab_dir=lab_dir,
                          lan=not lan_reason, lan_reason=lan_reason)
-    results = [checks.run_check(lab, check, ctx) for check in lab_checks.checks]
-    results += api.api_checks(lab, lab_checks.api_points, lab_checks.api_hints,
-                              lab_dir / "build" / "tests", lab_dir)
-    return [asdict(r) for r in results]
+    for check in lab_checks.checks:
+        emit(checks.run_check(lab.name, check, ctx))
+    planned_api = [c for c in checks.plan(lab) if ".api." in c.id]
+    for result in api.api_checks(lab, planned_api, lab_checks.api_hints,
+                                 lab_dir / "build" / "tests", lab_dir):
+        emit(result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--netns", action="store_true", help="set up loopback and the test LAN")
     where.add_argument("--no-lan", metavar="WHY", help="no namespace: grade on the host")
     args = parser.parse_args(argv)
+    lab = labs.find(args.lab)
+    if lab is None:
+        parser.error(f"unknown lab {args.lab}")
 
     lan_reason = args.no_lan or ""
     if args.netns:
@@ -46,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
                                                 args.result.parent, Path(sys.prefix)])
         if why_not:
             print(f"socklab worker: {why_not}", file=sys.stderr)
-    results = grade_built_lab(args.lab, args.lab_dir.resolve(), lan_reason)
-    args.result.write_text(json.dumps(results))
+    with args.result.open("a", encoding="utf-8") as out:
+        def emit(result: CheckResult) -> None:
+            out.write(json.dumps(asdict(result)) + "\n")
+            out.flush()
+        grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, emit)
     return 0
 
 

@@ -1,9 +1,14 @@
-"""Shared fixtures: run the grader as a user would, once per kind of submission."""
+"""Shared fixtures and helpers: run the grader as a user would, once per kind of submission.
+
+Test modules import what they share from here (or from fixture_patches.py), never from
+each other. What a lab is - its student files, points and checks - comes from the grader
+(socklab_grader.labs and .checks), which reads each lab's declaration: nothing about a lab is
+written down again here.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +19,17 @@ import pytest
 GRADER_DIR = Path(__file__).resolve().parents[1]
 REPO = GRADER_DIR.parent
 GRADE = GRADER_DIR / "grade"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORRECT = Path(__file__).resolve().parent / "correct"
 
 sys.path.insert(0, str(GRADER_DIR))
 
-from socklab_grader import sandbox  # noqa: E402
+from socklab_grader import checks, labs, sandbox  # noqa: E402
+
+import fixture_patches  # noqa: E402
 
 GRADE_TIMEOUT_S = 600
+LABS = labs.available()
+LAB_IDS = [lab.name for lab in LABS]
 
 
 def grade(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,6 +46,23 @@ def grade_json(*args: object, env: dict[str, str] | None = None) -> dict[str, An
 
 def checks_by_id(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for lab in result["labs"] for c in lab["checks"]}
+
+
+def lan_check_ids(lab: labs.Lab) -> set[str]:
+    return {c.planned(lab.name).id for c in checks.load(lab.name).checks if c.lan}
+
+
+def assert_full_marks(lab: labs.Lab, result: dict[str, Any], lan_available: bool) -> None:
+    """Every check passed; without namespaces, only the LAN checks fail, as skipped."""
+    graded = result["labs"][0]
+    assert graded["status"] == "graded", graded["build_log"]
+    failed = {c["id"]: c["message"] for c in graded["checks"] if not c["passed"]}
+    if lan_available:
+        assert failed == {}
+        assert result["score"] == 100
+    else:
+        assert set(failed) == lan_check_ids(lab)
+        assert all(message.startswith("skipped: ") for message in failed.values())
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +89,13 @@ class Graded:
         return self._once((lab, "skeleton"), lambda: grade_json("--lab", lab, REPO / "labs"))
 
     def fixtures(self, lab: str) -> dict[str, dict[str, Any]]:
-        """Every buggy submission of fixtures/LAB, graded in one batch run, by folder name."""
+        """Every buggy submission of the lab (its patches applied to the solution), graded
+        in one batch run, by fixture name."""
         def batch() -> dict[str, dict[str, Any]]:
+            root = self._tmp.mktemp(f"fixtures{lab[:2]}")
+            fixture_patches.materialize(lab, root)
             out = self._tmp.mktemp(f"batch{lab[:2]}")
-            done = grade("--lab", lab, "--batch", FIXTURES / lab, "-o", out, "-j", "2")
+            done = grade("--lab", lab, "--batch", root, "-o", out, "-j", "2")
             assert done.returncode == 0, done.stderr
             return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
         return self._once((lab, "fixtures"), batch)
@@ -85,10 +114,3 @@ def solution_01(graded: Graded) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def skeleton_01(graded: Graded) -> dict[str, Any]:
     return graded.skeleton("01_udp_send")
-
-
-def fixture_header(source: Path) -> tuple[str, str]:
-    """A buggy submission's first line: /* socklab fixture: check=SLUG names='WORD' ..."""
-    match = re.search(r"check=(\w+) names='([^']+)'", source.read_text())
-    assert match, f"{source} has no fixture header"
-    return match.group(1), match.group(2)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -15,10 +18,10 @@ import pytest
 
 from conftest import REPO, grade_json
 
-from socklab_grader import api, build, peers, report, runner
+from socklab_grader import api, build, peers, pipeline, report, runner
 from socklab_grader.checks import ShortIO
 from socklab_grader.describe import show_bytes
-from socklab_grader.model import SubmissionResult
+from socklab_grader.model import PlannedCheck, SubmissionResult
 
 
 # --- runner ----------------------------------------------------------------------------
@@ -75,36 +78,82 @@ def test_resource_limits_apply_to_student_programs() -> None:
 
 # --- Criterion reports -----------------------------------------------------------------
 
-UNESCAPED = b'''{
-  "id": "Criterion v2.4.1",
-  "passed": 1, "failed": 1, "errored": 1, "skipped": 0,
-  "test_suites": [
-    {
-      "name": "udp_send_once",
-      "tests": [
-        {"name": "ok", "assertions": 1, "status": "PASSED"},
-        {
-          "name": "quotes",
-          "assertions": 1,
-          "status": "FAILED",
-          "messages": [
-            "t.c:2: got "a\\b" and \\x00 \xff",
-            "  second line"
-          ]
-        },
-        {"name": "hang", "assertions": 0, "status": "ERRORED", "messages": ["The test timed out."]}
-      ]
-    }
-  ]
-}'''
+# Messages as a test reports them, student bytes included: quotes, backslashes, the
+# report's own punctuation, control bytes, invalid UTF-8, a line break.
+NASTY_TESTS = r"""
+#include <criterion/criterion.h>
+#include <unistd.h>
+Test(nasty, quotes) { cr_assert(0, "got \"a\\b\" and \\x00 and ],"); }
+Test(nasty, structure) { cr_assert(0, "\"messages\": [\n  ],\n\"x\""); }
+Test(nasty, bytes) { cr_assert(0, "tab\there \x01\x7f \xff\xfe end\""); }
+Test(nasty, passes) { usleep(120 * 1000); cr_assert(1); }
+Test(nasty, crashes) { int *volatile p = NULL; *p = 1; }
+"""
 
 
-def test_an_unescaped_criterion_report_is_read() -> None:
-    outcomes = api.parse_report(UNESCAPED)
-    assert outcomes["udp_send_once::ok"].status == "PASSED"
-    assert outcomes["udp_send_once::quotes"].status == "FAILED"
-    assert outcomes["udp_send_once::quotes"].messages[0].startswith('t.c:2: got "a\\b"')
-    assert outcomes["udp_send_once::hang"].messages == ["The test timed out."]
+@pytest.fixture(scope="module")
+def nasty_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """A real Criterion 2.4 program's JSON and TAP reports of the tests above."""
+    tmp = tmp_path_factory.mktemp("nasty")
+    (tmp / "nasty.c").write_text(NASTY_TESTS)
+    subprocess.run(["cc", "-o", tmp / "nasty", tmp / "nasty.c", "-lcriterion"], check=True,
+                   timeout=120)
+    subprocess.run([tmp / "nasty", f"--json={tmp / 'r.json'}", f"--tap={tmp / 'r.tap'}"],
+                   capture_output=True, timeout=60)
+    return (api.parse_report((tmp / "r.json").read_bytes()),
+            api.parse_tap_durations((tmp / "r.tap").read_bytes()))
+
+
+def test_an_unescaped_criterion_report_is_read_whatever_its_messages_hold(nasty_report) -> None:
+    outcomes, _ = nasty_report
+    nasty_source = outcomes["nasty::structure"].messages[0].split(":")[0]
+    assert nasty_source.endswith("nasty.c")
+    assert outcomes["nasty::passes"].status == "PASSED"
+    assert outcomes["nasty::crashes"].status == "ERRORED"
+    assert outcomes["nasty::quotes"].messages[0].endswith('got "a\\b" and \\x00 and ],')
+    assert [m.strip() for m in outcomes["nasty::structure"].messages] == [
+        f'{nasty_source}:5: "messages": [', '],', '"x"']
+    assert outcomes["nasty::bytes"].messages[0].endswith('tab\there \x01\x7f \ufffd\ufffd end"')
+
+
+def test_api_durations_are_criterions_own_or_none(nasty_report) -> None:
+    """A duration is measured (Criterion's TAP time) or reported as not measured: the test
+    that crashed has none."""
+    _, durations = nasty_report
+    assert 0.1 <= durations["nasty::passes"] < 5
+    assert "nasty::crashes" not in durations
+
+
+# --- the pipeline ----------------------------------------------------------------------
+
+def test_a_worker_that_stops_early_keeps_every_finished_check(tmp_path: Path) -> None:
+    """Checks the worker finished keep their result; only the others get the reason."""
+    planned = [PlannedCheck.wire("01_udp_send", f"c{i}", f"check {i}", 5) for i in range(3)]
+    result_file = tmp_path / "result.jsonl"
+    first = planned[0].result(True, "ok", 0.25)
+    result_file.write_text(json.dumps(asdict(first)) + "\n"
+                           + json.dumps(asdict(PlannedCheck.wire("01_udp_send", "other", "x", 99)
+                                               .result(True, "ok", 0.1))) + "\n"
+                           + '{"id": "01_udp_send.c1", "name": "check 1", "poi')
+    results = pipeline.collect(planned, result_file, "not graded: the worker was stopped")
+    assert [r.id for r in results] == [c.id for c in planned]
+    assert results[0] == first
+    assert [(r.passed, r.points, r.message, r.duration_s) for r in results[1:]] == [
+        (False, 0, "not graded: the worker was stopped", None)] * 2
+
+
+def test_the_batch_progress_counts_every_submission_once_from_any_thread(capsys) -> None:
+    progress = pipeline._Progress(400)
+    result = SubmissionResult("alice", [])
+    threads = [threading.Thread(target=lambda: [progress.one_more(result, "") for _ in range(50)])
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    lines = capsys.readouterr().err.splitlines()
+    assert progress.done == 400
+    assert sorted(int(line[1:].split("/")[0]) for line in lines) == list(range(1, 401))
 
 
 # --- peers and words -------------------------------------------------------------------

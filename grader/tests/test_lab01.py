@@ -4,10 +4,10 @@ loses points where its bugs are."""
 
 from __future__ import annotations
 
-from conftest import REPO, checks_by_id, grade_json
-from test_both_ways import LABS, assert_full_marks
+from conftest import REPO, assert_full_marks, checks_by_id, grade_json
+from socklab_grader import labs
 
-LAB = LABS[0]
+LAB = labs.find("01_udp_send")
 
 
 def test_a_correct_submission_written_another_way_scores_full_marks(lan_available: bool) -> None:

@@ -19,7 +19,8 @@ from typing import Callable
 from .. import runner
 from ..build import SHORT_IO_LIBRARY
 from ..peers import symmetric
-from ..model import SKIPPED_PREFIX, CheckResult
+from ..labs import Lab
+from ..model import SKIPPED_PREFIX, CheckResult, PlannedCheck
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
 # them out only when it hangs.
@@ -119,10 +120,6 @@ class Context:
         prog.wait(timeout)
         return prog
 
-    def need_lan(self) -> None:
-        if not self.lan:
-            raise CheckSkipped(self.lan_reason or "no test LAN on this machine")
-
     def stop_all(self) -> None:
         for prog in self.programs:
             prog.stop()
@@ -138,32 +135,34 @@ class Check:
     name: str
     points: float
     func: CheckFunc
+    lan: bool           # needs the test LAN: skipped (0 points, with the reason) without it
+
+    def planned(self, lab: str) -> PlannedCheck:
+        return PlannedCheck.wire(lab, self.slug, self.name, self.points)
 
 
 class LabChecks:
-    """The wire checks of one lab, in the order they run, and its API points."""
+    """The wire checks of one lab, in the order they run, and the hints of its API checks."""
 
-    def __init__(self, lab: str, api_points: dict[str, float], api_hints: dict[str, str]) -> None:
+    def __init__(self, lab: str, api_hints: dict[str, str]) -> None:
         self.lab = lab
         self.checks: list[Check] = []
-        self.api_points = api_points
         self.api_hints = api_hints
 
-    def check(self, slug: str, name: str, points: float) -> Callable[[CheckFunc], CheckFunc]:
+    def check(self, slug: str, name: str, points: float,
+              lan: bool = False) -> Callable[[CheckFunc], CheckFunc]:
         def register(func: CheckFunc) -> CheckFunc:
-            self.checks.append(Check(slug, name, points, func))
+            self.checks.append(Check(slug, name, points, func, lan))
             return func
         return register
-
-    @property
-    def max_points(self) -> float:
-        return sum(c.points for c in self.checks) + sum(self.api_points.values())
 
 
 def run_check(lab: str, check: Check, ctx: Context) -> CheckResult:
     started = time.monotonic()
     passed, message = False, ""
     try:
+        if check.lan and not ctx.lan:
+            raise CheckSkipped(ctx.lan_reason or "no test LAN on this machine")
         check.func(ctx)
         passed, message = True, "ok"
     except CheckFailed as failed:
@@ -175,10 +174,7 @@ def run_check(lab: str, check: Check, ctx: Context) -> CheckResult:
                    "your code; please report it):\n" + traceback.format_exc(limit=4))
     finally:
         ctx.stop_all()
-    return CheckResult(id=f"{lab}.{check.slug}", name=check.name,
-                       points=check.points if passed else 0, max_points=check.points,
-                       passed=passed, message=message,
-                       duration_s=round(time.monotonic() - started, 3))
+    return check.planned(lab).result(passed, message, round(time.monotonic() - started, 3))
 
 
 def load(lab: str) -> LabChecks:
@@ -187,3 +183,11 @@ def load(lab: str) -> LabChecks:
     checks: LabChecks = module.CHECKS
     assert checks.lab == lab, f"{module.__name__} grades {checks.lab}, not {lab}"
     return checks
+
+
+def plan(lab: Lab) -> list[PlannedCheck]:
+    """Every check the lab reports, in order: its wire checks, then one per Criterion test."""
+    wire = [check.planned(lab.name) for check in load(lab.name).checks]
+    api = [PlannedCheck.api(lab.name, suite, test, lab.api_worth(suite))
+           for suite, test in lab.api_tests()]
+    return wire + api

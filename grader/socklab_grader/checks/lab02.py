@@ -17,66 +17,7 @@ from .. import runner, sandbox
 from ..describe import show_bytes, show_datagrams, show_output
 from ..peers import Datagram, UdpPeer, bind_udp, swapped, symmetric
 
-# The API checks: the lab's Criterion tests, suite::name -> points (25 in all; the wire
-# checks below carry the other 75).
-API_POINTS: dict[str, float] = {
-    # udp_bind
-    "udp_bind::returns_a_bound_udp_socket_for_port_0": 0.5,
-    "udp_bind::binds_the_port_it_is_given": 0.5,
-    "udp_bind::binds_the_any_address_for_null_empty_and_0_0_0_0": 0.5,
-    "udp_bind::binds_only_loopback_when_host_is_127_0_0_1": 0.5,
-    "udp_bind::resolves_the_name_localhost": 0.5,
-    "udp_bind::receives_on_loopback_when_bound_to_any_address": 0.5,
-    "udp_bind::fails_with_eaddrinuse_when_the_port_is_taken": 0.5,
-    "udp_bind::never_sets_so_reuseaddr": 0.5,
-    "udp_bind::fails_with_eaddrnotavail_for_an_address_this_host_lacks": 0.5,
-    "udp_bind::closes_the_socket_when_bind_fails": 0.5,
-    # udp_local_port
-    "udp_local_port::returns_the_bound_port_in_host_byte_order": 0.5,
-    "udp_local_port::reports_the_port_the_system_picked_for_port_0": 0.5,
-    "udp_local_port::fails_on_a_descriptor_that_is_not_a_socket": 0.5,
-    # udp_implicit_port
-    "udp_implicit_port::returns_the_source_port_the_peer_saw": 0.5,
-    "udp_implicit_port::sends_exactly_the_4_bytes_ping": 0.5,
-    "udp_implicit_port::returns_a_port_from_the_ephemeral_range": 0.5,
-    "udp_implicit_port::closes_its_socket": 0.5,
-    # udp_recv_from
-    "udp_recv_from::returns_the_exact_bytes_and_the_sender": 0.5,
-    "udp_recv_from::returns_0_for_an_empty_datagram": 0.5,
-    "udp_recv_from::receives_a_1472_byte_datagram_whole": 0.5,
-    "udp_recv_from::receives_a_65507_byte_datagram_whole": 0.5,
-    "udp_recv_from::fails_with_emsgsize_for_a_datagram_longer_than_cap": 0.5,
-    "udp_recv_from::consumes_the_datagram_that_was_too_long": 0.5,
-    "udp_recv_from::names_the_sender_of_a_datagram_that_was_too_long": 0.5,
-    "udp_recv_from::fails_with_eintr_when_a_signal_interrupts_it": 0.5,
-    # udp_echo_serve
-    "udp_echo_serve::echoes_each_datagram_back_to_its_own_sender": 0.5,
-    "udp_echo_serve::echoes_binary_bytes_with_nuls_exactly": 0.5,
-    "udp_echo_serve::echoes_an_empty_datagram_and_keeps_serving": 0.5,
-    "udp_echo_serve::echoes_a_65507_byte_datagram_whole": 0.5,
-    "udp_echo_serve::uppercases_only_ascii_letters_when_upper_is_set": 0.5,
-    "udp_echo_serve::leaves_letters_alone_when_upper_is_not_set": 0.5,
-    "udp_echo_serve::returns_0_when_stop_is_set_and_a_signal_arrives": 0.5,
-    "udp_echo_serve::keeps_serving_after_a_signal_when_stop_is_not_set": 0.5,
-    # udp_chat
-    "udp_chat::sends_a_line_as_json_with_name_and_msg": 0.5,
-    "udp_chat::sends_from_its_own_socket": 0.5,
-    "udp_chat::escapes_quotes_backslashes_tabs_and_chinese": 0.5,
-    "udp_chat::strips_a_carriage_return_before_the_newline": 0.5,
-    "udp_chat::sends_an_empty_line_as_an_empty_msg": 0.5,
-    "udp_chat::sends_a_last_line_without_a_newline_at_eof": 0.5,
-    "udp_chat::waits_for_the_whole_line_before_sending": 0.5,
-    "udp_chat::sends_each_line_of_one_read_as_its_own_message": 0.5,
-    "udp_chat::prints_an_incoming_message_while_input_is_idle": 0.5,
-    "udp_chat::accepts_any_key_order_and_extra_keys": 0.5,
-    "udp_chat::prints_unicode_escapes_as_utf8": 0.5,
-    "udp_chat::reports_a_datagram_that_is_not_json_and_goes_on": 0.5,
-    "udp_chat::reports_json_without_string_name_and_msg_as_invalid": 0.5,
-    "udp_chat::reports_an_empty_datagram_as_invalid_and_goes_on": 0.5,
-    "udp_chat::ends_on_the_line_stop_without_sending_it": 0.5,
-    "udp_chat::ends_with_0_at_eof_on_input": 0.5,
-    "udp_chat::ends_with_0_when_a_signal_interrupts_it": 0.5,
-}
+# Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
     "udp_bind": "getaddrinfo with AF_INET, SOCK_DGRAM and AI_PASSIVE, a NULL node for NULL, \"\" "
                 "or \"0.0.0.0\" (the any address, INADDR_ANY) and the port as a decimal service "
@@ -98,7 +39,7 @@ API_HINTS = {
                 "A.B.C.D:PORT'; 'stop', EOF and EINTR return 0",
 }
 
-CHECKS = LabChecks("02_udp_bind", API_POINTS, API_HINTS)
+CHECKS = LabChecks("02_udp_bind", API_HINTS)
 
 LOOPBACK = "127.0.0.1"
 ANY = "0.0.0.0"
@@ -440,9 +381,9 @@ def recv_broadcast(ctx: Context) -> None:
 
 
 @CHECKS.check("recv_lan",
-               "udp_recv on its default host receives on the test LAN (unicast and broadcast)", 3)
+               "udp_recv on its default host receives on the test LAN (unicast and broadcast)", 3,
+               lan=True)
 def recv_lan(ctx: Context) -> None:
-    ctx.need_lan()
     _arrives_on_any_address(ctx, [sandbox.LAN_ADDR, sandbox.LAN_BROADCAST],
                             "this host's LAN address and the LAN's broadcast address")
 

@@ -21,51 +21,7 @@ from .. import runner
 from ..describe import plural, show_bytes, show_output
 from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped
 
-# The API checks: the lab's Criterion tests, suite::name -> points (26 in all; the wire
-# checks below carry the other 74).
-API_POINTS: dict[str, float] = {f"{suite}::{name}": 0.5 for suite, names in {
-    "tcp_listen": (
-        "returns_a_listening_tcp_socket", "sets_so_reuseaddr_on_the_socket",
-        "binds_a_real_port_when_given_port_0", "binds_the_port_it_is_given",
-        "binds_the_host_it_is_given", "resolves_a_host_name",
-        "binds_any_address_when_host_is_null", "binds_any_address_when_host_is_empty",
-        "binds_any_address_when_host_is_0_0_0_0",
-        "restarts_on_the_same_port_after_the_server_closed_a_connection_first",
-        "fails_with_eaddrinuse_while_another_server_listens_on_the_port",
-        "closes_its_socket_when_bind_fails"),
-    "tcp_connect": (
-        "connects_to_a_listening_server", "resolves_a_host_name",
-        "fails_with_econnrefused_when_nobody_listens",
-        "closes_its_socket_when_the_connection_is_refused"),
-    "send_all": (
-        "returns_len_and_sends_exactly_the_bytes_given",
-        "returns_0_and_sends_nothing_when_len_is_0", "sends_every_byte_of_4_mib_to_a_slow_reader",
-        "retries_when_a_signal_interrupts_it_before_a_byte_is_sent",
-        "returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone",
-        "returns_minus_1_when_the_peer_resets_during_a_long_send"),
-    "recv_line": (
-        "returns_one_line_with_its_newline", "returns_two_lines_sent_at_once_one_per_call",
-        "leaves_the_bytes_after_the_newline_in_the_socket", "assembles_a_line_that_arrives_in_pieces",
-        "keeps_zero_bytes_inside_a_line", "cuts_a_long_line_at_cap_minus_1_bytes",
-        "never_writes_at_or_past_buf_cap", "continues_a_cut_line_on_the_next_call",
-        "returns_a_last_line_without_newline_at_eof",
-        "returns_0_on_the_call_after_a_last_line_without_newline", "returns_0_at_eof",
-        "retries_when_a_signal_interrupts_the_wait"),
-    "tcp_echo_session": (
-        "echoes_every_byte_of_1_mib_of_binary_data", "returns_0_when_the_peer_closes",
-        "uppercases_a_to_z_and_nothing_else_when_upper_is_set",
-        "leaves_letters_alone_when_upper_is_0", "echoes_each_piece_without_waiting_for_more",
-        "does_not_close_the_socket_it_is_given", "returns_minus_1_when_the_peer_resets",
-        "returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone"),
-    "tcp_echo_serve": (
-        "echoes_a_client", "uppercases_when_upper_is_set",
-        "serves_a_second_client_while_the_first_is_idle",
-        "serves_20_clients_at_once_each_with_its_own_data",
-        "closes_the_client_socket_when_the_client_closes", "returns_0_soon_after_stop_is_set",
-        "returns_without_waiting_for_an_open_session",
-        "prints_connected_with_the_client_address", "prints_disconnected_when_the_client_closes",
-        "survives_a_client_that_hangs_up_before_reading_its_echo"),
-}.items() for name in names}
+# Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
     "tcp_listen": "socket, setsockopt(SO_REUSEADDR, 1) BEFORE bind, bind (getaddrinfo with "
                   "AI_PASSIVE; NULL, \"\" and 0.0.0.0 mean any address), listen; close the "
@@ -85,7 +41,7 @@ API_HINTS = {
                       "socket; look at *stop at least every 0.5 s",
 }
 
-CHECKS = LabChecks("03_tcp", API_POINTS, API_HINTS)
+CHECKS = LabChecks("03_tcp", API_HINTS)
 
 LISTENING = r"^listening on (\d+\.\d+\.\d+\.\d+):(\d+)$"
 LARGE = 8 << 20               # bytes in the large echo
@@ -430,9 +386,8 @@ def stops_on_sigterm(ctx: Context) -> None:
 
 
 @CHECKS.check("reachable_on_lan", "the server is reachable on the test LAN (default host "
-                                  "0.0.0.0)", 2)
+                                  "0.0.0.0)", 2, lan=True)
 def reachable_on_lan(ctx: Context) -> None:
-    ctx.need_lan()
     prog, port = _server(ctx)
     try:
         conn = TcpConn.connect("198.51.100.1", port)

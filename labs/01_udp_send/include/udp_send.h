@@ -1,7 +1,7 @@
 /* udp_send.h - lab 01: sending UDP datagrams.
  *
  * Provided, not edited: you implement these functions in src/udp_send.c.
- * Every function returns -1 with errno set on failure (LABS.md §2).
+ * Every function returns -1 with errno set on failure (docs/conventions.md).
  */
 #ifndef SOCKLAB_UDP_SEND_H
 #define SOCKLAB_UDP_SEND_H

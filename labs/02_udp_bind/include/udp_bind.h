@@ -1,7 +1,7 @@
 /* udp_bind.h - lab 02: binding a UDP socket and receiving datagrams.
  *
  * Provided, not edited: you implement these functions in src/udp_bind.c.
- * Every function returns -1 with errno set on failure (LABS.md §2). Addresses are IPv4.
+ * Every function returns -1 with errno set on failure (docs/conventions.md). Addresses are IPv4.
  */
 #ifndef SOCKLAB_UDP_BIND_H
 #define SOCKLAB_UDP_BIND_H

@@ -1,7 +1,7 @@
 /* udp_progs.h - what lab 02's provided programs share: resolving a peer, binding a server.
  *
  * Provided, not edited. Both helpers end the program with "PROG: WHAT: reason" and exit
- * status 1 when they fail (LABS.md §2), so a main reads like the protocol.
+ * status 1 when they fail (docs/conventions.md), so a main reads like the protocol.
  */
 #ifndef SOCKLAB_UDP_PROGS_H
 #define SOCKLAB_UDP_PROGS_H

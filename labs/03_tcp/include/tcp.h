@@ -1,8 +1,8 @@
 /* tcp.h - lab 03: TCP stream sockets.
  *
  * Provided, not edited: you implement these functions in src/tcp.c.
- * Every function returns -1 with errno set on failure (LABS.md §2), unless its comment says
- * otherwise.
+ * Every function returns -1 with errno set on failure (docs/conventions.md), unless its
+ * comment says otherwise.
  */
 #ifndef SOCKLAB_TCP_H
 #define SOCKLAB_TCP_H

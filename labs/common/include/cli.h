@@ -1,6 +1,6 @@
 /* cli.h - what every provided program shares: usage and fatal errors, numbers, signals.
  *
- * Provided, not edited by students. The programs follow one convention (LABS.md §2):
+ * Provided, not edited by students. The programs follow one convention (docs/conventions.md):
  * usage errors exit 2 with a usage line, run-time errors print "PROG: WHAT: strerror"
  * and exit 1, success exits 0, and stdout is line-buffered.
  */

@@ -1,0 +1,139 @@
+"""The grading pipeline: read a submission, build each lab, run the worker, gather results.
+
+    grade(path, labs, single_lab, isolation) -> SubmissionResult
+    batch(root, outdir, jobs, force, labs, single_lab, isolation) -> [SubmissionResult]
+
+Every lab reports exactly the checks checks.plan() names, in that order: a check the worker
+did not finish (it crashed or ran out of time) is reported failed with the reason, and the
+checks it did finish keep their results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import build, checks, intake, labs, report, runner, sandbox
+from .model import CheckResult, LabResult, PlannedCheck, SubmissionResult
+
+GRADER_DIR = Path(__file__).resolve().parent.parent
+LAB_TIMEOUT_S = 600      # everything one lab's checks may take together
+MAX_POINTS = 100
+
+
+def collect(planned: list[PlannedCheck], result_file: Path, unfinished: str) -> list[CheckResult]:
+    """One result per planned check, in order: the worker's, from the result file (one JSON
+    object a line), or failed with the reason `unfinished` where the worker wrote none. A
+    line cut short, or one naming no planned check, is passed over."""
+    known = {check.id for check in planned}
+    finished: dict[str, CheckResult] = {}
+    try:
+        lines = result_file.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            result = CheckResult(**json.loads(line))
+        except (ValueError, TypeError):
+            continue
+        if result.id in known:
+            finished[result.id] = result
+    return [finished.get(check.id) or check.result(False, unfinished, None) for check in planned]
+
+
+def _run_worker(lab: labs.Lab, built: build.Built, isolation: sandbox.Isolation) -> list[CheckResult]:
+    """Run the worker on a built lab, in a fresh namespace where there is one."""
+    result_file = built.lab_dir.parent.parent / "result.jsonl"
+    where = ["--netns"] if isolation.available else ["--no-lan", isolation.reason]
+    argv = [*isolation.prefix, sys.executable, "-m", "socklab_grader.worker", "--lab", lab.name,
+            "--lab-dir", str(built.lab_dir), "--result", str(result_file), *where]
+    env = {**os.environ, "PYTHONPATH": str(GRADER_DIR)}
+    worker = runner.Program(argv, env=env, cwd=GRADER_DIR, limited=False)
+    ended = worker.wait(LAB_TIMEOUT_S)
+    unfinished = (f"not graded: the grader's worker {ended.describe()} before this check "
+                  f"ended (a lab's checks may take {LAB_TIMEOUT_S} s in all).")
+    errors = worker.err().strip()
+    if errors:
+        unfinished += f"\nIts stderr:\n{errors[-2000:]}"
+    return collect(checks.plan(lab), result_file, unfinished)
+
+
+def grade_lab(lab: labs.Lab, files: dict[str, bytes] | None,
+              isolation: sandbox.Isolation) -> LabResult:
+    if not files:
+        return LabResult(lab.name, "missing", 0, MAX_POINTS, "")
+    with tempfile.TemporaryDirectory(prefix=f"socklab-{lab.name}-", dir=sandbox.work_root()) as tmp:
+        built = build.build(lab, files, Path(tmp))
+        if not built.ok:
+            return LabResult(lab.name, "build_failed", 0, MAX_POINTS, built.log)
+        return LabResult.from_checks(lab.name, built.log, _run_worker(lab, built, isolation))
+
+
+def grade(path: Path, chosen: list[labs.Lab], single_lab: bool,
+          isolation: sandbox.Isolation) -> SubmissionResult:
+    sub = intake.read(path, chosen, single_lab)
+    return SubmissionResult(sub.name, [grade_lab(lab, sub.files.get(lab.name), isolation)
+                                       for lab in chosen])
+
+
+def _unreadable(name: str, chosen: list[labs.Lab], why: str) -> SubmissionResult:
+    return SubmissionResult(name, [LabResult(lab.name, "missing", 0, MAX_POINTS, why)
+                                   for lab in chosen])
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir()
+                  if not p.name.startswith(".")
+                  and (p.is_dir() or p.name.endswith((".zip", ".tar.gz", ".tgz"))))
+
+
+class _Progress:
+    """`[done/total] NAME: SCORE / MAX` on stderr, from any pool thread."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def one_more(self, result: SubmissionResult, note: str) -> None:
+        with self._lock:
+            self.done += 1
+            print(f"[{self.done}/{self.total}] {result.submission}: {result.score:g} / "
+                  f"{result.max_score:g}" + (f" ({note})" if note else ""),
+                  file=sys.stderr, flush=True)
+
+
+def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.Lab],
+          single_lab: bool, isolation: sandbox.Isolation) -> list[SubmissionResult]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    entries = _entries(root)
+    progress = _Progress(len(entries))
+
+    def one(entry: Path) -> SubmissionResult:
+        name = intake.submission_name(entry)
+        target = outdir / f"{name}.json"
+        if target.exists() and not force:
+            result = SubmissionResult.from_json(json.loads(target.read_text()))
+            progress.one_more(result, "already graded")
+            return result
+        try:
+            result = grade(entry, chosen, single_lab, isolation)
+        except intake.IntakeError as err:
+            result = _unreadable(name, chosen, str(err))
+        tmp = target.with_suffix(".json.part")
+        tmp.write_text(report.as_json(result))
+        tmp.replace(target)
+        progress.one_more(result, "")
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, entries))
+    (outdir / "grades.csv").write_text(report.gradebook_csv(results))
+    (outdir / "report.html").write_text(report.class_html(results))
+    (outdir / "report.txt").write_text(report.class_text(results))
+    return results
