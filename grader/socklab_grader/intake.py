@@ -12,6 +12,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from .labs import Lab
 
@@ -56,49 +57,55 @@ def _safe(name: str) -> str | None:
     return path.as_posix()
 
 
+class _Collected:
+    """The C files of an archive, within the caps, by their (safe) names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.found: dict[str, bytes] = {}
+        self.total = 0
+
+    def offer(self, raw_name: str, is_file: bool, size: int, read: Callable[[], bytes]) -> None:
+        name = _safe(raw_name)
+        if not is_file or not name or not name.endswith(".c") or size > FILE_CAP:
+            return
+        self.total += size
+        if self.total > ARCHIVE_CAP:
+            raise IntakeError(f"{self.path}: more than {ARCHIVE_CAP >> 20} MiB of C files")
+        self.found[name] = read()[:FILE_CAP]
+
+
 def _read_zip(path: Path) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    total = 0
+    collected = _Collected(path)
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist()[:MEMBERS_CAP]:
-                name = _safe(info.filename)
                 is_link = stat.S_ISLNK(info.external_attr >> 16)
-                if info.is_dir() or is_link or not name or not name.endswith(".c"):
-                    continue
-                if info.file_size > FILE_CAP:
-                    continue
-                total += info.file_size
-                if total > ARCHIVE_CAP:
-                    raise IntakeError(f"{path}: more than {ARCHIVE_CAP >> 20} MiB of C files")
-                found[name] = archive.read(info)[:FILE_CAP]
+                collected.offer(info.filename, not info.is_dir() and not is_link,
+                                info.file_size, lambda: archive.read(info))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
         raise IntakeError(f"{path}: not a readable zip archive ({err})") from err
-    return found
+    return collected.found
 
 
 def _read_tar(path: Path) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    total = 0
+    collected = _Collected(path)
+
+    def reader(member: tarfile.TarInfo) -> Callable[[], bytes]:
+        def read() -> bytes:
+            handle = archive.extractfile(member)
+            return handle.read(FILE_CAP) if handle is not None else b""
+        return read
+
     try:
         with tarfile.open(path, "r:gz") as archive:
             for count, member in enumerate(archive):
                 if count > MEMBERS_CAP:
                     break
-                name = _safe(member.name)
-                if not member.isfile() or not name or not name.endswith(".c"):
-                    continue
-                if member.size > FILE_CAP:
-                    continue
-                total += member.size
-                if total > ARCHIVE_CAP:
-                    raise IntakeError(f"{path}: more than {ARCHIVE_CAP >> 20} MiB of C files")
-                handle = archive.extractfile(member)
-                if handle is not None:
-                    found[name] = handle.read(FILE_CAP)
+                collected.offer(member.name, member.isfile(), member.size, reader(member))
     except (tarfile.TarError, OSError, EOFError, ValueError) as err:
         raise IntakeError(f"{path}: not a readable .tar.gz archive ({err})") from err
-    return found
+    return collected.found
 
 
 def _candidates(lab: Lab, rel: str, single_lab: bool) -> list[str]:

@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Self
 
 if TYPE_CHECKING:
     from .runner import Program
@@ -33,6 +33,23 @@ def swapped(port: int) -> int:
 
 def symmetric(port: int) -> bool:
     return swapped(port) == port
+
+
+class _Closing:
+    """A peer for a with block: leaving it, or close(), closes the peer's sockets."""
+
+    def _sockets(self) -> list[socket.socket]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        for sock in self._sockets():
+            sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -81,7 +98,7 @@ def bind_udp(host: str = "127.0.0.1", *, with_swapped: bool = False) -> list[soc
             sock.close()
 
 
-class UdpPeer:
+class UdpPeer(_Closing):
     """Receives (and may answer) datagrams on a port of its own.
 
     With listen_swapped, it also listens on the byte-swapped port, so a datagram sent without
@@ -134,15 +151,8 @@ class UdpPeer:
     def at_swapped_port(self) -> list[Datagram]:
         return [d for d in self.received if d.port != self.port]
 
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.close()
-
-    def __enter__(self) -> "UdpPeer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _sockets(self) -> list[socket.socket]:
+        return self.sockets
 
 
 # --- TCP ----------------------------------------------------------------------------------
@@ -164,7 +174,7 @@ def _tcp_bound(host: str) -> socket.socket:
             sock.close()
 
 
-class TcpConn:
+class TcpConn(_Closing):
     """One TCP connection of the grader's: bytes in and out with deadlines, everything
     received kept in `received`, and the ways a real peer ends a connection."""
 
@@ -268,17 +278,11 @@ class TcpConn:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
 
-    def close(self) -> None:
-        self.sock.close()
-
-    def __enter__(self) -> "TcpConn":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _sockets(self) -> list[socket.socket]:
+        return [self.sock]
 
 
-class TcpListener:
+class TcpListener(_Closing):
     """The grader's TCP server: a listening socket on a port whose bytes differ, for a
     student's client to connect to."""
 
@@ -300,14 +304,8 @@ class TcpListener:
             return None
         return TcpConn(conn)
 
-    def close(self) -> None:
-        self.sock.close()
-
-    def __enter__(self) -> "TcpListener":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _sockets(self) -> list[socket.socket]:
+        return [self.sock]
 
 
 def refusing_tcp_port() -> socket.socket:

@@ -45,9 +45,7 @@ int main(int argc, char **argv)
     uint16_t peer_port = cli_port(argv[optind + 2]);
     progs_resolve(argv[optind + 1], peer_port, &peer);
 
-    cli_ignore_sigpipe();
-    cli_on_stop(&stop); /* before "bound to": a signal may follow that line at once */
-    int fd = progs_bind_and_announce(host, local_port);
+    int fd = progs_start_server(host, local_port, &stop);
     /* A signal that came while we printed would not interrupt the chat's first poll. */
     if (!stop && udp_chat(fd, &peer, name, STDIN_FILENO, stdout) < 0)
         cli_fail("chat");

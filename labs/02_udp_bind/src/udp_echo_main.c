@@ -30,9 +30,7 @@ int main(int argc, char **argv)
         cli_usage();
     uint16_t port = cli_port(argv[optind]);
 
-    cli_ignore_sigpipe();
-    cli_on_stop(&stop); /* before "bound to": a signal may follow that line at once */
-    int fd = progs_bind_and_announce(host, port);
+    int fd = progs_start_server(host, port, &stop);
     if (udp_echo_serve(fd, upper, &stop) < 0)
         cli_fail("echo");
     close(fd);

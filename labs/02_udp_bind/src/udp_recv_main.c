@@ -55,9 +55,7 @@ int main(int argc, char **argv)
         cli_usage();
     uint16_t port = cli_port(argv[optind]);
 
-    cli_ignore_sigpipe();
-    cli_on_stop(&stop); /* before "bound to": a signal may follow that line at once */
-    int fd = progs_bind_and_announce(host, port);
+    int fd = progs_start_server(host, port, &stop);
     char *buf = malloc((size_t)bufsize + 1); /* +1: malloc(0) may return NULL */
     if (buf == NULL)
         cli_fail("malloc");

@@ -61,7 +61,6 @@ static int print_reply(int fd)
 
 int main(int argc, char **argv)
 {
-    char what[300];
     char *line = NULL;
     size_t line_cap = 0;
     ssize_t len;
@@ -75,12 +74,8 @@ int main(int argc, char **argv)
     /* SIGPIPE is left at its default on purpose: send_all must not raise it. */
 
     int fd = tcp_connect(host, port);
-    if (fd < 0) {
-        int err = errno;
-        snprintf(what, sizeof what, "connect %s:%u", host, (unsigned)port);
-        errno = err;
-        cli_fail(what);
-    }
+    if (fd < 0)
+        cli_failf("connect %s:%u", host, (unsigned)port);
     while ((len = getline(&line, &line_cap, stdin)) > 0 && !is_exit(line, (size_t)len)) {
         int got;
         if (send_line(fd, line, (size_t)len) == 0)

@@ -32,7 +32,6 @@ static int print_until_eof(int fd)
 
 int main(int argc, char **argv)
 {
-    char what[300];
 
     cli_init("tcp_send", "HOST PORT MESSAGE");
     /* No options; "+" stops at the first operand, so a MESSAGE may start with '-'. */
@@ -44,12 +43,8 @@ int main(int argc, char **argv)
     /* SIGPIPE is left at its default on purpose: send_all must not raise it. */
 
     int fd = tcp_connect(host, port);
-    if (fd < 0) {
-        int err = errno;
-        snprintf(what, sizeof what, "connect %s:%u", host, (unsigned)port);
-        errno = err;
-        cli_fail(what);
-    }
+    if (fd < 0)
+        cli_failf("connect %s:%u", host, (unsigned)port);
     if (send_all(fd, message, strlen(message)) < 0)
         cli_fail("send");
     if (shutdown(fd, SHUT_WR) < 0) /* half-close: our FIN, the reading side stays open */

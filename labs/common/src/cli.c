@@ -34,10 +34,19 @@ void cli_usage(void)
 
 void cli_fail(const char *what)
 {
-    int saved = errno; /* fprintf may change errno */
+    cli_failf("%s", what);
+}
+
+void cli_failf(const char *fmt, ...)
+{
+    int saved = errno; /* formatting may change errno */
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog_name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     /* A function that returned -1 without setting errno would otherwise show "Success". */
-    fprintf(stderr, "%s: %s: %s\n", prog_name, what,
-            saved != 0 ? strerror(saved) : "unknown error (errno was not set)");
+    fprintf(stderr, ": %s\n", saved != 0 ? strerror(saved) : "unknown error (errno was not set)");
     exit(1);
 }
 
@@ -98,4 +107,14 @@ const char *cli_addr(const struct sockaddr_in *addr, char buf[CLI_ADDR_LEN])
     inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
     snprintf(buf, CLI_ADDR_LEN, "%s:%u", ip, (unsigned)ntohs(addr->sin_port));
     return buf;
+}
+
+void cli_announce(const char *label, int fd)
+{
+    char addr[CLI_ADDR_LEN];
+    struct sockaddr_in local;
+    socklen_t len = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
+        cli_fail("getsockname");
+    printf("%s %s\n", label, cli_addr(&local, addr));
 }
