@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab01_test.h"
+#include "helpers.h"
 #include "udp_send.h"
 
 /* Loopback's own broadcast address (127.0.0.0/8): needs SO_BROADCAST like any other, and is
@@ -25,7 +25,7 @@ static int plain_sendto_errno(uint16_t port)
     return err;
 }
 
-Test(udp_broadcast, delivers_to_a_broadcast_address, .timeout = NET_TEST_TIMEOUT)
+Test(udp_broadcast, delivers_to_a_broadcast_address, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
 
@@ -44,7 +44,7 @@ Test(udp_broadcast, delivers_to_a_broadcast_address, .timeout = NET_TEST_TIMEOUT
     udp_peer_close(&peer);
 }
 
-Test(udp_broadcast, sends_exactly_len_bytes, .timeout = NET_TEST_TIMEOUT)
+Test(udp_broadcast, sends_exactly_len_bytes, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
 
@@ -58,7 +58,7 @@ Test(udp_broadcast, sends_exactly_len_bytes, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_broadcast, returns_the_number_of_bytes_sent, .timeout = NET_TEST_TIMEOUT)
+Test(udp_broadcast, returns_the_number_of_bytes_sent, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
 
@@ -70,7 +70,7 @@ Test(udp_broadcast, returns_the_number_of_bytes_sent, .timeout = NET_TEST_TIMEOU
     udp_peer_close(&peer);
 }
 
-Test(udp_broadcast, accepts_a_host_name_for_the_address, .timeout = NET_TEST_TIMEOUT)
+Test(udp_broadcast, accepts_a_host_name_for_the_address, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
 
@@ -83,7 +83,7 @@ Test(udp_broadcast, accepts_a_host_name_for_the_address, .timeout = NET_TEST_TIM
     udp_peer_close(&peer);
 }
 
-Test(udp_broadcast, closes_its_socket, .timeout = NET_TEST_TIMEOUT)
+Test(udp_broadcast, closes_its_socket, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lab01_test.h"
+#include "helpers.h"
 #include "udp_send.h"
 
 /* Fill *a with 0xff first, so that a field left unset cannot look right by chance. */
@@ -25,7 +25,7 @@ static const char *ip_text(const struct sockaddr_in *a)
     return text;
 }
 
-Test(udp_make_addr, sets_the_family_to_af_inet, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, sets_the_family_to_af_inet, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;
@@ -36,7 +36,7 @@ Test(udp_make_addr, sets_the_family_to_af_inet, .timeout = NET_TEST_TIMEOUT)
               "should have been AF_INET (%d), but instead it was %d", AF_INET, a.sin_family);
 }
 
-Test(udp_make_addr, stores_the_port_in_network_byte_order, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, stores_the_port_in_network_byte_order, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;
@@ -50,7 +50,7 @@ Test(udp_make_addr, stores_the_port_in_network_byte_order, .timeout = NET_TEST_T
               a.sin_port == 8000 ? ": htons is missing" : "");
 }
 
-Test(udp_make_addr, stores_a_dotted_quad_address, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, stores_a_dotted_quad_address, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;
@@ -62,7 +62,7 @@ Test(udp_make_addr, stores_a_dotted_quad_address, .timeout = NET_TEST_TIMEOUT)
               ip_text(&a));
 }
 
-Test(udp_make_addr, resolves_localhost_by_name, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, resolves_localhost_by_name, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;
@@ -74,7 +74,7 @@ Test(udp_make_addr, resolves_localhost_by_name, .timeout = NET_TEST_TIMEOUT)
               ip_text(&a));
 }
 
-Test(udp_make_addr, accepts_255_255_255_255, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, accepts_255_255_255_255, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;
@@ -87,7 +87,7 @@ Test(udp_make_addr, accepts_255_255_255_255, .timeout = NET_TEST_TIMEOUT)
               "instead it was %s", ip_text(&a));
 }
 
-Test(udp_make_addr, fails_for_a_host_that_does_not_resolve, .timeout = NET_TEST_TIMEOUT)
+Test(udp_make_addr, fails_for_a_host_that_does_not_resolve, .timeout = TEST_TIMEOUT_S)
 {
     struct sockaddr_in a;
     int err;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lab01_test.h"
+#include "helpers.h"
 #include "udp_send.h"
 
 /* Long enough for any reply here; the tests look at the bytes after a reply, too. */
@@ -56,7 +56,7 @@ static void expect_reply_bytes(const struct ask *a, const char *call, const void
               want_text, got_text);
 }
 
-Test(udp_request, sends_the_request_bytes_exactly, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, sends_the_request_bytes_exactly, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, 3000)";
     struct udp_peer peer;
@@ -77,7 +77,7 @@ Test(udp_request, sends_the_request_bytes_exactly, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_request, returns_the_reply_and_its_length, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, returns_the_reply_and_its_length, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, 3000)";
     struct udp_peer peer;
@@ -96,7 +96,7 @@ Test(udp_request, returns_the_reply_and_its_length, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_request, accepts_a_reply_from_another_port, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, accepts_a_reply_from_another_port, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer A, 'ping', 4, reply, 128, &from, 3000) answered "
                        "from peer B";
@@ -118,7 +118,7 @@ Test(udp_request, accepts_a_reply_from_another_port, .timeout = NET_TEST_TIMEOUT
     udp_peer_close(&b_peer);
 }
 
-Test(udp_request, reports_the_true_sender_in_from, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, reports_the_true_sender_in_from, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer A, 'ping', 4, reply, 128, &from, 3000) answered "
                        "from peer B";
@@ -147,7 +147,7 @@ Test(udp_request, reports_the_true_sender_in_from, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&b_peer);
 }
 
-Test(udp_request, cuts_a_reply_longer_than_cap_to_cap, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, cuts_a_reply_longer_than_cap_to_cap, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 10, &from, 3000) with a 26-byte "
                        "reply";
@@ -168,7 +168,7 @@ Test(udp_request, cuts_a_reply_longer_than_cap_to_cap, .timeout = NET_TEST_TIMEO
     udp_peer_close(&peer);
 }
 
-Test(udp_request, accepts_null_for_from, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, accepts_null_for_from, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, NULL, 3000)";
     struct udp_peer peer;
@@ -184,7 +184,7 @@ Test(udp_request, accepts_null_for_from, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_request, returns_0_for_an_empty_reply, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, returns_0_for_an_empty_reply, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, 3000) with an empty "
                        "reply";
@@ -203,7 +203,7 @@ Test(udp_request, returns_0_for_an_empty_reply, .timeout = NET_TEST_TIMEOUT)
 }
 
 Test(udp_request, waits_for_a_reply_that_comes_within_the_timeout,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, 3000), the peer "
                        "answering after 300 ms";
@@ -222,7 +222,7 @@ Test(udp_request, waits_for_a_reply_that_comes_within_the_timeout,
     udp_peer_close(&peer);
 }
 
-Test(udp_request, waits_without_limit_when_timeout_is_negative, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, waits_without_limit_when_timeout_is_negative, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, -1), the peer "
                        "answering after 500 ms";
@@ -240,7 +240,7 @@ Test(udp_request, waits_without_limit_when_timeout_is_negative, .timeout = NET_T
     udp_peer_close(&peer);
 }
 
-Test(udp_request, times_out_with_etimedout_when_no_reply_comes, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, times_out_with_etimedout_when_no_reply_comes, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(silent peer, 'ping', 4, reply, 128, &from, 300)";
     struct udp_peer peer;
@@ -257,7 +257,7 @@ Test(udp_request, times_out_with_etimedout_when_no_reply_comes, .timeout = NET_T
     udp_peer_close(&peer);
 }
 
-Test(udp_request, only_looks_when_timeout_is_0, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, only_looks_when_timeout_is_0, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(silent peer, 'ping', 4, reply, 128, &from, 0)";
     struct udp_peer peer;
@@ -274,7 +274,7 @@ Test(udp_request, only_looks_when_timeout_is_0, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_request, closes_its_socket, .timeout = NET_TEST_TIMEOUT)
+Test(udp_request, closes_its_socket, .timeout = TEST_TIMEOUT_S)
 {
     const char *call = "udp_request(peer, 'ping', 4, reply, 128, &from, 3000)";
     struct udp_peer peer;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lab01_test.h"
+#include "helpers.h"
 #include "udp_send.h"
 
 #define CTX_LEN 256
@@ -38,7 +38,7 @@ static void send_text(struct run *r, struct udp_peer *peer, const char *text)
     expect_succeeded(r->call, r->result, r->err);
 }
 
-Test(udp_send_lines, sends_one_datagram_per_line_without_the_newline, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_one_datagram_per_line_without_the_newline, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -52,7 +52,7 @@ Test(udp_send_lines, sends_one_datagram_per_line_without_the_newline, .timeout =
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, returns_the_number_of_datagrams_sent, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, returns_the_number_of_datagrams_sent, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -63,7 +63,7 @@ Test(udp_send_lines, returns_the_number_of_datagrams_sent, .timeout = NET_TEST_T
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, sends_all_lines_from_one_source_port, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_all_lines_from_one_source_port, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -84,7 +84,7 @@ Test(udp_send_lines, sends_all_lines_from_one_source_port, .timeout = NET_TEST_T
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, strips_a_carriage_return_before_the_newline, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, strips_a_carriage_return_before_the_newline, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -96,7 +96,7 @@ Test(udp_send_lines, strips_a_carriage_return_before_the_newline, .timeout = NET
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, keeps_a_carriage_return_inside_a_line, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, keeps_a_carriage_return_inside_a_line, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -108,7 +108,7 @@ Test(udp_send_lines, keeps_a_carriage_return_inside_a_line, .timeout = NET_TEST_
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, sends_an_empty_line_as_an_empty_datagram, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_an_empty_line_as_an_empty_datagram, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -121,7 +121,7 @@ Test(udp_send_lines, sends_an_empty_line_as_an_empty_datagram, .timeout = NET_TE
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, ends_at_the_line_stop_without_sending_it, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, ends_at_the_line_stop_without_sending_it, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -134,7 +134,7 @@ Test(udp_send_lines, ends_at_the_line_stop_without_sending_it, .timeout = NET_TE
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, does_not_count_the_stop_line, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, does_not_count_the_stop_line, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -145,7 +145,7 @@ Test(udp_send_lines, does_not_count_the_stop_line, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, recognises_stop_before_a_crlf, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, recognises_stop_before_a_crlf, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -157,7 +157,7 @@ Test(udp_send_lines, recognises_stop_before_a_crlf, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, sends_lines_that_are_not_exactly_stop, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_lines_that_are_not_exactly_stop, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -171,7 +171,7 @@ Test(udp_send_lines, sends_lines_that_are_not_exactly_stop, .timeout = NET_TEST_
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, sends_a_last_line_without_a_newline, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_a_last_line_without_a_newline, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -183,7 +183,7 @@ Test(udp_send_lines, sends_a_last_line_without_a_newline, .timeout = NET_TEST_TI
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, returns_0_for_an_empty_input, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, returns_0_for_an_empty_input, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -195,7 +195,7 @@ Test(udp_send_lines, returns_0_for_an_empty_input, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, sends_utf8_text_as_its_bytes, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_utf8_text_as_its_bytes, .timeout = TEST_TIMEOUT_S)
 {
     /* "ni hao" in UTF-8, written as bytes so this file stays ASCII. */
     static const char nihao[] = "\xe4\xbd\xa0\xe5\xa5\xbd";
@@ -219,7 +219,7 @@ static char *long_line(size_t len)
     return line;
 }
 
-Test(udp_send_lines, sends_a_65507_byte_line_whole, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, sends_a_65507_byte_line_whole, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -235,7 +235,7 @@ Test(udp_send_lines, sends_a_65507_byte_line_whole, .timeout = NET_TEST_TIMEOUT)
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, fails_with_emsgsize_on_a_65508_byte_line, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, fails_with_emsgsize_on_a_65508_byte_line, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;
@@ -250,7 +250,7 @@ Test(udp_send_lines, fails_with_emsgsize_on_a_65508_byte_line, .timeout = NET_TE
     udp_peer_close(&peer);
 }
 
-Test(udp_send_lines, closes_its_socket, .timeout = NET_TEST_TIMEOUT)
+Test(udp_send_lines, closes_its_socket, .timeout = TEST_TIMEOUT_S)
 {
     struct udp_peer peer;
     struct run r;

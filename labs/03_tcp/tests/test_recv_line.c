@@ -2,11 +2,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab03_test.h"
+#include "helpers.h"
 #include "tcp.h"
 
 static int fds[2]; /* fds[0]: the test's peer; fds[1]: where recv_line reads */
@@ -53,7 +54,7 @@ static void expect_eof(const char *what)
     expect_returned(what, n, 0, errno);
 }
 
-TestSuite(recv_line, .init = open_pair, .fini = close_pair, .timeout = NET_TEST_TIMEOUT);
+TestSuite(recv_line, .init = open_pair, .fini = close_pair, .timeout = TEST_TIMEOUT_S);
 
 Test(recv_line, returns_one_line_with_its_newline)
 {
@@ -169,39 +170,47 @@ Test(recv_line, returns_0_at_eof)
     expect_eof("after the peer closed without sending anything, recv_line(fd, buf, 64)");
 }
 
-/* What the interrupting peer needs to know. */
+/* The peer: interrupt recv_line once it is blocked in recv(), then send a line. */
 struct late_peer {
-    pid_t tid;
-    pthread_t thread_of_tid;
-    volatile int returned;
+    enum interrupt_outcome outcome;
     pthread_t thread;
 };
 
-/* Wait until recv_line sleeps in recv(), interrupt it, then send a line. */
 static void *interrupt_then_send(void *arg)
 {
     struct late_peer *p = arg;
-    if (wait_until_blocked(p->tid, ARRIVAL_MS, &p->returned))
-        pthread_kill(p->thread_of_tid, INTERRUPT_SIGNAL);
-    send(fds[0], "late\n", 5, MSG_NOSIGNAL);
+    p->outcome = interrupt_call(ARRIVAL_MS);
+    send(fds[0], "late\n", 5, MSG_NOSIGNAL); /* whatever happened: recv_line must not hang */
     return NULL;
 }
 
 Test(recv_line, retries_when_a_signal_interrupts_the_wait)
 {
-    char buf[64];
-    struct late_peer p = {.tid = thread_id(), .thread_of_tid = pthread_self()};
-    install_interrupt_handler();
-    cr_assert(pthread_create(&p.thread, NULL, interrupt_then_send, &p) == 0,
-              "test set-up: pthread_create failed");
-    char want_text[DESCRIBE_LEN];
-    errno = 0;
-    ssize_t n = recv_line(fds[1], buf, sizeof buf);
-    int err = errno;
-    p.returned = 1;
-    join_within(p.thread, ARRIVAL_MS);
-    cr_assert(n == 5 && memcmp(buf, "late\n", 5) == 0, "recv_line, interrupted by a signal while "
-              "it waited, should have tried again (EINTR) and returned 5 for the line %s that "
-              "came next, but instead it returned %zd (errno %s)",
+    char buf[64], want_text[DESCRIBE_LEN], did[160];
+    struct late_peer p;
+    ssize_t n;
+    int err;
+
+    for (int attempt = 1;; attempt++) {
+        interrupt_setup();
+        p = (struct late_peer){.outcome = NEVER_BLOCKED};
+        cr_assert(pthread_create(&p.thread, NULL, interrupt_then_send, &p) == 0,
+                  "test set-up: pthread_create failed");
+        errno = 0;
+        call_begin();
+        n = recv_line(fds[1], buf, sizeof buf);
+        err = errno;
+        call_end();
+        cr_assert(join_within(p.thread, 2 * ARRIVAL_MS) == 0, "test set-up: the peer hung");
+        snprintf(did, sizeof did, "returned %zd with errno %s", n, errno_text(err));
+        if (interrupt_attempt(p.outcome, attempt, "recv_line(fd, buf, 64), with no line to read "
+                              "yet,", did))
+            break;
+        close_pair(); /* the line may still wait in it: start again on a new pair */
+        open_pair();
+    }
+    cr_assert(n == 5 && memcmp(buf, "late\n", 5) == 0, "recv_line, interrupted by a signal "
+              "while it waited, should have tried again (EINTR) and returned 5 for the line %s "
+              "that came next, but instead it returned %zd (errno %s)",
               describe_bytes("late\n", 5, want_text), n, errno_text(err));
 }

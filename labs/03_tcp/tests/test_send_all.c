@@ -2,16 +2,17 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab03_test.h"
+#include "helpers.h"
 #include "tcp.h"
 
 #define BIG_LEN (4u * 1024 * 1024) /* 4 MiB: far more than the socket buffers hold */
 
-Test(send_all, returns_len_and_sends_exactly_the_bytes_given, .timeout = NET_TEST_TIMEOUT)
+Test(send_all, returns_len_and_sends_exactly_the_bytes_given, .timeout = TEST_TIMEOUT_S)
 {
     static const char msg[] = "hello, peer";
     char got[64];
@@ -31,7 +32,7 @@ Test(send_all, returns_len_and_sends_exactly_the_bytes_given, .timeout = NET_TES
     close(fds[1]);
 }
 
-Test(send_all, returns_0_and_sends_nothing_when_len_is_0, .timeout = NET_TEST_TIMEOUT)
+Test(send_all, returns_0_and_sends_nothing_when_len_is_0, .timeout = TEST_TIMEOUT_S)
 {
     char got[16];
     int fds[2], eof;
@@ -48,29 +49,51 @@ Test(send_all, returns_0_and_sends_nothing_when_len_is_0, .timeout = NET_TEST_TI
     close(fds[1]);
 }
 
-/* A reader that takes 4 KiB at a time, and interrupts the sender with a signal after every
- * 64 KiB: a blocked send() that has taken some bytes then returns that short count, one
- * that has taken none fails with EINTR. Both must be carried on from where they stopped. */
-Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = NET_TEST_TIMEOUT)
+/* "returned R with errno E", for interrupt_attempt. */
+static const char *send_all_did(ssize_t rc, int err)
+{
+    static char text[160];
+    snprintf(text, sizeof text, "returned %zd with errno %s", rc, errno_text(err));
+    return text;
+}
+
+/* A reader that takes 4 KiB at a time and, after every 64 KiB, stops reading until the
+ * sender is blocked in send() and interrupts it with a signal: a blocked send() that has
+ * taken some bytes then returns that short count, one that has taken none fails with EINTR.
+ * Both must be carried on from where they stopped. */
+Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = TEST_TIMEOUT_S)
 {
     static unsigned char data[BIG_LEN], got[BIG_LEN];
+    const char *call = "send_all(fd, 4 MiB, 4194304) to a slow reader";
     int sender, receiver;
+    struct reader r;
+    ssize_t rc;
+    int err;
 
     fill_pattern(data, BIG_LEN);
-    install_interrupt_handler();
-    open_tcp_pair(&sender, &receiver, 1);
-    struct reader r = {.fd = receiver, .data = got, .want = BIG_LEN, .chunk = 4096,
-                       .signal_every = 64 * 1024, .target = pthread_self()};
-    reader_start(&r);
-
-    errno = 0;
-    ssize_t rc = send_all(sender, data, BIG_LEN);
-    int err = errno;
-    shutdown(sender, SHUT_WR); /* the reader stops at EOF */
-    int joined = reader_join(&r, ARRIVAL_MS);
-    cr_assert(joined == 0, "test set-up: the reading peer did not finish");
-    expect_returned("send_all(fd, 4 MiB of i mod 251, 4194304) to a slow reader", rc, BIG_LEN,
-                    err);
+    for (int attempt = 1;; attempt++) {
+        interrupt_setup();
+        open_tcp_pair(&sender, &receiver, 1);
+        r = (struct reader){.fd = receiver, .data = got, .want = BIG_LEN, .chunk = 4096,
+                            .interrupt_every = 64 * 1024};
+        reader_start(&r);
+        errno = 0;
+        call_begin();
+        rc = send_all(sender, data, BIG_LEN);
+        err = errno;
+        call_end();
+        shutdown(sender, SHUT_WR); /* the reader stops at EOF */
+        cr_assert(reader_join(&r, 4 * ARRIVAL_MS) == 0, "test set-up: the reading peer did "
+                  "not finish");
+        enum interrupt_outcome outcome = r.interrupted > 0 ? INTERRUPTED
+                                         : r.missed_any ? r.missed : RETURNED_FIRST;
+        if (interrupt_attempt(outcome, attempt, call, send_all_did(rc, err)))
+            break;
+        close(sender);
+        close(receiver);
+    }
+    expect_returned("send_all(fd, 4 MiB of i mod 251, 4194304) to a slow reader, interrupted "
+                    "by signals while it waited", rc, BIG_LEN, err);
     cr_assert(r.got == BIG_LEN, "after send_all(fd, 4 MiB, 4194304) returned, the peer should "
               "have received 4194304 bytes, but instead it received %zu: carry on after a short "
               "write", r.got);
@@ -80,60 +103,67 @@ Test(send_all, sends_every_byte_of_4_mib_to_a_slow_reader, .timeout = NET_TEST_T
     close(receiver);
 }
 
-/* What the interrupting thread needs to know. */
+/* The peer: interrupt send_all once it is blocked in send(), then read everything. */
 struct interrupter {
-    pid_t tid;              /* the thread calling send_all */
-    pthread_t thread_of_tid;
-    volatile int returned;  /* set once send_all has returned */
+    enum interrupt_outcome outcome;
     struct reader reader;
     pthread_t thread;
 };
 
-/* Wait until send_all sleeps in send(), interrupt it, then read everything. */
 static void *interrupt_then_read(void *arg)
 {
     struct interrupter *in = arg;
-    if (wait_until_blocked(in->tid, ARRIVAL_MS, &in->returned))
-        pthread_kill(in->thread_of_tid, INTERRUPT_SIGNAL);
-    reader_run(&in->reader);
+    in->outcome = interrupt_call(ARRIVAL_MS);
+    reader_run(&in->reader); /* whatever happened: send_all must not stay blocked */
     return NULL;
 }
 
 Test(send_all, retries_when_a_signal_interrupts_it_before_a_byte_is_sent,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     enum { LEN = 64 * 1024 };
     static unsigned char data[LEN], filler[4096], got[4 * 1024 * 1024];
+    const char *call = "send_all(fd, 64 KiB, 65536) on a socket full to the brim";
     int sender, receiver;
-    size_t prefilled = 0;
+    size_t prefilled;
+    struct interrupter in;
+    ssize_t rc;
+    int err;
 
     fill_pattern(data, LEN);
-    install_interrupt_handler();
-    open_tcp_pair(&sender, &receiver, 1);
-    /* Fill the connection: the next send() blocks before it can take a single byte. */
-    for (;;) {
-        ssize_t n = send(sender, filler, sizeof filler, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0)
+    for (int attempt = 1;; attempt++) {
+        interrupt_setup();
+        open_tcp_pair(&sender, &receiver, 1);
+        /* Fill the connection: the next send() blocks before it can take a single byte. */
+        prefilled = 0;
+        for (;;) {
+            ssize_t n = send(sender, filler, sizeof filler, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0)
+                break;
+            prefilled += (size_t)n;
+        }
+        cr_assert(errno == EAGAIN, "test set-up: filling the socket failed: %s",
+                  errno_text(errno));
+        cr_assert(prefilled + LEN <= sizeof got, "test set-up: the socket took %zu bytes",
+                  prefilled);
+        in = (struct interrupter){.reader = {.fd = receiver, .data = got,
+                                             .want = prefilled + LEN, .chunk = 65536}};
+        cr_assert(pthread_create(&in.thread, NULL, interrupt_then_read, &in) == 0,
+                  "test set-up: pthread_create failed");
+        errno = 0;
+        call_begin();
+        rc = send_all(sender, data, LEN);
+        err = errno;
+        call_end();
+        shutdown(sender, SHUT_WR);
+        cr_assert(join_within(in.thread, 2 * ARRIVAL_MS) == 0, "test set-up: the reader hung");
+        if (interrupt_attempt(in.outcome, attempt, call, send_all_did(rc, err)))
             break;
-        prefilled += (size_t)n;
+        close(sender);
+        close(receiver);
     }
-    cr_assert(errno == EAGAIN, "test set-up: filling the socket failed: %s", errno_text(errno));
-
-    struct interrupter in = {.tid = thread_id(), .thread_of_tid = pthread_self(),
-};
-    cr_assert(prefilled + LEN <= sizeof got, "test set-up: the socket took %zu bytes", prefilled);
-    in.reader = (struct reader){.fd = receiver, .data = got, .want = prefilled + LEN,
-                                .chunk = 65536};
-    cr_assert(pthread_create(&in.thread, NULL, interrupt_then_read, &in) == 0,
-              "test set-up: pthread_create failed");
-    errno = 0;
-    ssize_t rc = send_all(sender, data, LEN);
-    int err = errno;
-    in.returned = 1;
-    shutdown(sender, SHUT_WR);
-    cr_assert(join_within(in.thread, 4 * ARRIVAL_MS) == 0, "test set-up: the reader hung");
     expect_returned("send_all(fd, 64 KiB, 65536) on a full socket, interrupted by a signal "
-                    "(EINTR: nothing was sent, try again)", rc, LEN, err);
+                    "while it waited (EINTR: nothing was sent, try again)", rc, LEN, err);
     cr_assert(in.reader.got == prefilled + LEN, "after send_all(fd, 64 KiB, 65536), the peer "
               "should have received %zu bytes, but instead it received %zu",
               prefilled + LEN, in.reader.got);
@@ -156,7 +186,7 @@ static long call_send_all(void *arg)
 }
 
 Test(send_all, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     enum { LEN = 256 * 1024 };
     static unsigned char data[LEN];
@@ -180,25 +210,23 @@ Test(send_all, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gon
     close(sender);
 }
 
-/* What the resetting thread needs to know. */
+/* The peer: wait until send_all is stuck on it (it reads nothing), then reset the
+ * connection. */
 struct resetter {
-    pid_t tid;
-    volatile int returned;
     int peer;
     pthread_t thread;
 };
 
-/* Wait until send_all is stuck on a peer that reads nothing, then reset the connection. */
 static void *reset_when_blocked(void *arg)
 {
     struct resetter *r = arg;
-    wait_until_blocked(r->tid, ARRIVAL_MS, &r->returned);
+    wait_call_blocked(ARRIVAL_MS); /* blocked, returned or not: reset now */
     reset_and_close(r->peer);
     return NULL;
 }
 
 Test(send_all, returns_minus_1_when_the_peer_resets_during_a_long_send,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     static unsigned char data[BIG_LEN];
     int sender, peer;
@@ -206,13 +234,15 @@ Test(send_all, returns_minus_1_when_the_peer_resets_during_a_long_send,
     fill_pattern(data, BIG_LEN);
     default_sigpipe();
     open_tcp_pair(&sender, &peer, 1);
-    struct resetter r = {.tid = thread_id(), .peer = peer};
+    interrupt_setup(); /* for call_begin and call_end: no signal is sent */
+    struct resetter r = {.peer = peer};
     cr_assert(pthread_create(&r.thread, NULL, reset_when_blocked, &r) == 0,
               "test set-up: pthread_create failed");
     errno = 0;
+    call_begin();
     ssize_t rc = send_all(sender, data, BIG_LEN);
     int err = errno;
-    r.returned = 1;
+    call_end();
     cr_assert(join_within(r.thread, ARRIVAL_MS) == 0, "test set-up: the resetting peer hung");
     /* A send_all that retried every error would spin here until the test timed out. */
     cr_assert(rc == -1 && (err == ECONNRESET || err == EPIPE), "send_all(fd, 4 MiB, 4194304) to "

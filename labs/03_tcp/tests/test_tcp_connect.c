@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab03_test.h"
+#include "helpers.h"
 #include "tcp.h"
 
 /* Connect with tcp_connect(host, port) to the test's listener lfd, or fail the test; the
@@ -36,7 +36,7 @@ static int same_connection(int fd, int accepted)
     return mine.sin_port == theirs.sin_port && mine.sin_addr.s_addr == theirs.sin_addr.s_addr;
 }
 
-Test(tcp_connect, connects_to_a_listening_server, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_connect, connects_to_a_listening_server, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int lfd = open_listener(&port);
@@ -50,7 +50,7 @@ Test(tcp_connect, connects_to_a_listening_server, .timeout = NET_TEST_TIMEOUT)
     close(lfd);
 }
 
-Test(tcp_connect, resolves_a_host_name, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_connect, resolves_a_host_name, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int lfd = open_listener(&port);
@@ -61,7 +61,7 @@ Test(tcp_connect, resolves_a_host_name, .timeout = NET_TEST_TIMEOUT)
     close(lfd);
 }
 
-Test(tcp_connect, fails_with_econnrefused_when_nobody_listens, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_connect, fails_with_econnrefused_when_nobody_listens, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int lfd = open_listener(&port);
@@ -81,7 +81,7 @@ Test(tcp_connect, fails_with_econnrefused_when_nobody_listens, .timeout = NET_TE
               (unsigned)port, (unsigned)port, fd, errno_text(err));
 }
 
-Test(tcp_connect, closes_its_socket_when_the_connection_is_refused, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_connect, closes_its_socket_when_the_connection_is_refused, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int lfd = open_listener(&port);

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab03_test.h"
+#include "helpers.h"
 #include "tcp.h"
 
 #define MIB (1024u * 1024)
@@ -70,7 +70,7 @@ static void expect_echo(int peer, struct session_run *s, const char *what, const
     expect_same_bytes("the echo", want, buf, len);
 }
 
-Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = TEST_TIMEOUT_S)
 {
     static unsigned char data[MIB], echo[MIB];
     int fds[2];
@@ -94,7 +94,7 @@ Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = NET
     close(fds[1]);
 }
 
-Test(tcp_echo_session, returns_0_when_the_peer_closes, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, returns_0_when_the_peer_closes, .timeout = TEST_TIMEOUT_S)
 {
     int fds[2];
     open_stream_pair(fds);
@@ -108,7 +108,7 @@ Test(tcp_echo_session, returns_0_when_the_peer_closes, .timeout = NET_TEST_TIMEO
 }
 
 Test(tcp_echo_session, uppercases_a_to_z_and_nothing_else_when_upper_is_set,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     int fds[2];
     unsigned char every[256], want[256];
@@ -135,7 +135,7 @@ Test(tcp_echo_session, uppercases_a_to_z_and_nothing_else_when_upper_is_set,
     close(fds[1]);
 }
 
-Test(tcp_echo_session, leaves_letters_alone_when_upper_is_0, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, leaves_letters_alone_when_upper_is_0, .timeout = TEST_TIMEOUT_S)
 {
     static const char msg[] = "Hello, World: abc xyz {|}";
     int fds[2];
@@ -149,7 +149,7 @@ Test(tcp_echo_session, leaves_letters_alone_when_upper_is_0, .timeout = NET_TEST
     close(fds[1]);
 }
 
-Test(tcp_echo_session, echoes_each_piece_without_waiting_for_more, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, echoes_each_piece_without_waiting_for_more, .timeout = TEST_TIMEOUT_S)
 {
     int fds[2];
     open_stream_pair(fds);
@@ -165,7 +165,7 @@ Test(tcp_echo_session, echoes_each_piece_without_waiting_for_more, .timeout = NE
     close(fds[1]);
 }
 
-Test(tcp_echo_session, does_not_close_the_socket_it_is_given, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, does_not_close_the_socket_it_is_given, .timeout = TEST_TIMEOUT_S)
 {
     int fds[2];
     open_stream_pair(fds);
@@ -184,7 +184,7 @@ Test(tcp_echo_session, does_not_close_the_socket_it_is_given, .timeout = NET_TES
     close(fds[1]);
 }
 
-Test(tcp_echo_session, returns_minus_1_when_the_peer_resets, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_echo_session, returns_minus_1_when_the_peer_resets, .timeout = TEST_TIMEOUT_S)
 {
     int peer, conn;
     open_tcp_pair(&peer, &conn, 0);
@@ -208,7 +208,7 @@ static long call_echo_session(void *arg)
  * has reset. A send() without MSG_NOSIGNAL raises SIGPIPE there, and that kills the whole
  * process (every client of the server with it). */
 Test(tcp_echo_session, returns_minus_1_instead_of_dying_of_sigpipe_when_the_peer_has_gone,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     int peer, conn;
     open_tcp_pair(&peer, &conn, 0);

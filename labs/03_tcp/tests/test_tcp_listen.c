@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lab03_test.h"
+#include "helpers.h"
 #include "tcp.h"
 
 /* tcp_listen(host, port, 16), or fail the test naming the call. */
@@ -51,7 +51,7 @@ static void expect_any_address(const char *host, const char *shown)
     close(fd);
 }
 
-Test(tcp_listen, returns_a_listening_tcp_socket, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, returns_a_listening_tcp_socket, .timeout = TEST_TIMEOUT_S)
 {
     int fd = listen_or_fail("127.0.0.1", 0);
     cr_assert(int_option(fd, SOL_SOCKET, SO_TYPE) == SOCK_STREAM,
@@ -66,7 +66,7 @@ Test(tcp_listen, returns_a_listening_tcp_socket, .timeout = NET_TEST_TIMEOUT)
     close(fd);
 }
 
-Test(tcp_listen, sets_so_reuseaddr_on_the_socket, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, sets_so_reuseaddr_on_the_socket, .timeout = TEST_TIMEOUT_S)
 {
     int fd = listen_or_fail("127.0.0.1", 0);
     cr_assert(int_option(fd, SOL_SOCKET, SO_REUSEADDR) != 0,
@@ -74,7 +74,7 @@ Test(tcp_listen, sets_so_reuseaddr_on_the_socket, .timeout = NET_TEST_TIMEOUT)
     close(fd);
 }
 
-Test(tcp_listen, binds_a_real_port_when_given_port_0, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_a_real_port_when_given_port_0, .timeout = TEST_TIMEOUT_S)
 {
     int fd = listen_or_fail("127.0.0.1", 0);
     uint16_t port = ntohs(bound_address(fd).sin_port);
@@ -91,7 +91,7 @@ Test(tcp_listen, binds_a_real_port_when_given_port_0, .timeout = NET_TEST_TIMEOU
     close(fd);
 }
 
-Test(tcp_listen, binds_the_port_it_is_given, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_the_port_it_is_given, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port = unused_port(); /* its two bytes differ: a missing htons shows */
     int fd = listen_or_fail("127.0.0.1", port);
@@ -102,7 +102,7 @@ Test(tcp_listen, binds_the_port_it_is_given, .timeout = NET_TEST_TIMEOUT)
     close(fd);
 }
 
-Test(tcp_listen, binds_the_host_it_is_given, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_the_host_it_is_given, .timeout = TEST_TIMEOUT_S)
 {
     int fd = listen_or_fail("127.0.0.1", 0);
     struct sockaddr_in a = bound_address(fd);
@@ -113,7 +113,7 @@ Test(tcp_listen, binds_the_host_it_is_given, .timeout = NET_TEST_TIMEOUT)
     close(fd);
 }
 
-Test(tcp_listen, resolves_a_host_name, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, resolves_a_host_name, .timeout = TEST_TIMEOUT_S)
 {
     int fd = listen_or_fail("localhost", 0);
     struct sockaddr_in a = bound_address(fd);
@@ -124,17 +124,17 @@ Test(tcp_listen, resolves_a_host_name, .timeout = NET_TEST_TIMEOUT)
     close(fd);
 }
 
-Test(tcp_listen, binds_any_address_when_host_is_null, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_any_address_when_host_is_null, .timeout = TEST_TIMEOUT_S)
 {
     expect_any_address(NULL, "NULL");
 }
 
-Test(tcp_listen, binds_any_address_when_host_is_empty, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_any_address_when_host_is_empty, .timeout = TEST_TIMEOUT_S)
 {
     expect_any_address("", "''");
 }
 
-Test(tcp_listen, binds_any_address_when_host_is_0_0_0_0, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, binds_any_address_when_host_is_0_0_0_0, .timeout = TEST_TIMEOUT_S)
 {
     expect_any_address("0.0.0.0", "'0.0.0.0'");
 }
@@ -143,7 +143,7 @@ Test(tcp_listen, binds_any_address_when_host_is_0_0_0_0, .timeout = NET_TEST_TIM
  * server's end of it waits in TIME_WAIT on the server's port (when the client closes first,
  * TIME_WAIT is on the client's port, and the restart works even without the option). */
 Test(tcp_listen, restarts_on_the_same_port_after_the_server_closed_a_connection_first,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     int lfd = listen_or_fail("127.0.0.1", 0);
     uint16_t port = ntohs(bound_address(lfd).sin_port);
@@ -180,7 +180,7 @@ Test(tcp_listen, restarts_on_the_same_port_after_the_server_closed_a_connection_
 }
 
 Test(tcp_listen, fails_with_eaddrinuse_while_another_server_listens_on_the_port,
-     .timeout = NET_TEST_TIMEOUT)
+     .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int other = open_listener(&port);
@@ -197,7 +197,7 @@ Test(tcp_listen, fails_with_eaddrinuse_while_another_server_listens_on_the_port,
     close(other);
 }
 
-Test(tcp_listen, closes_its_socket_when_bind_fails, .timeout = NET_TEST_TIMEOUT)
+Test(tcp_listen, closes_its_socket_when_bind_fails, .timeout = TEST_TIMEOUT_S)
 {
     uint16_t port;
     int other = open_listener(&port);

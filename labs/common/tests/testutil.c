@@ -1,16 +1,20 @@
-/* testutil.c - in-process peers and readable bytes for the Criterion tests. */
+/* testutil.c - what every lab's Criterion tests share (see testutil.h). */
 #include "testutil.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ---- readable bytes and errors ---- */
 
 const char *describe_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN])
 {
@@ -20,7 +24,7 @@ const char *describe_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN])
 
     buf[used++] = '\'';
     for (size_t i = 0; i < shown; i++) {
-        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
             buf[used++] = (char)p[i];
         else
             used += (size_t)snprintf(buf + used, DESCRIBE_LEN - used, "\\x%02x", p[i]);
@@ -28,97 +32,6 @@ const char *describe_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN])
     snprintf(buf + used, DESCRIBE_LEN - used, "'%s (%zu byte%s)", shown < len ? "..." : "", len,
              len == 1 ? "" : "s");
     return buf;
-}
-
-static int port_is_symmetric(uint16_t port)
-{
-    return (port >> 8) == (port & 0xff);
-}
-
-/* Bind fd to ip:0 and read back the port the system chose. */
-static int bind_any_port(int fd, const char *ip, uint16_t *port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t alen = sizeof a;
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-        return -1;
-    *port = ntohs(a.sin_port);
-    return 0;
-}
-
-int udp_peer_open(struct udp_peer *peer, const char *ip)
-{
-    int discarded[8];
-    int ndiscarded = 0;
-    int rc = -1;
-
-    for (;;) {
-        int fd = socket(AF_INET, SOCK_DGRAM, 0);
-        uint16_t port;
-        if (fd < 0)
-            break;
-        if (bind_any_port(fd, ip, &port) < 0) {
-            close(fd);
-            break;
-        }
-        /* Keep a symmetric port bound while drawing again, so it is not drawn twice. */
-        if (port_is_symmetric(port) && ndiscarded < 8) {
-            discarded[ndiscarded++] = fd;
-            continue;
-        }
-        peer->fd = fd;
-        peer->port = port;
-        peer->addr = loopback_addr(port);
-        rc = 0;
-        break;
-    }
-    while (ndiscarded > 0)
-        close(discarded[--ndiscarded]);
-    return rc;
-}
-
-ssize_t udp_peer_recv(struct udp_peer *peer, void *buf, size_t cap,
-                      struct sockaddr_in *from, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = peer->fd, .events = POLLIN};
-    struct sockaddr_in src;
-    socklen_t srclen = sizeof src;
-    int ready = poll(&pfd, 1, timeout_ms);
-    if (ready <= 0) {
-        if (ready == 0)
-            errno = ETIMEDOUT;
-        return -1;
-    }
-    ssize_t n = recvfrom(peer->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&src, &srclen);
-    if (n >= 0 && from != NULL)
-        *from = src;
-    return n;
-}
-
-void udp_peer_close(struct udp_peer *peer)
-{
-    if (peer->fd >= 0)
-        close(peer->fd);
-    peer->fd = -1;
-}
-
-struct sockaddr_in loopback_addr(uint16_t port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *errno_text(int err)
@@ -164,4 +77,299 @@ int lowest_free_fd(void)
     cr_assert(fd >= 0, "test set-up: opening /dev/null failed with %s", errno_text(errno));
     close(fd);
     return fd;
+}
+
+long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Let 1 ms pass, in a loop that watches something no fd can signal (a thread's state). */
+static void tick(void)
+{
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+    nanosleep(&ms, NULL);
+}
+
+/* ---- ports and UDP peers ---- */
+
+struct sockaddr_in loopback_addr(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+static int port_is_symmetric(uint16_t port)
+{
+    return (port >> 8) == (port & 0xff);
+}
+
+/* A socket of this type bound to ip:0, its port in *port; the fd or -1. */
+static int bind_any_port(int type, const char *ip, uint16_t *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(AF_INET, type, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int bind_asymmetric_port(int type, const char *ip, uint16_t *port)
+{
+    enum { HELD_MAX = 8 }; /* 255 of 65536 ports are symmetric: 8 draws in a row never happen */
+    int held[HELD_MAX];
+    int nheld = 0;
+    int fd;
+
+    for (;;) {
+        fd = bind_any_port(type, ip, port);
+        if (fd < 0 || !port_is_symmetric(*port) || nheld == HELD_MAX)
+            break;
+        held[nheld++] = fd; /* kept bound while drawing again, so it is not drawn twice */
+    }
+    int saved = errno;
+    while (nheld > 0)
+        close(held[--nheld]);
+    errno = saved;
+    if (fd >= 0 && port_is_symmetric(*port)) {
+        close(fd);
+        errno = EADDRINUSE;
+        return -1;
+    }
+    return fd;
+}
+
+int udp_peer_open(struct udp_peer *peer, const char *ip)
+{
+    uint16_t port;
+    int fd = bind_asymmetric_port(SOCK_DGRAM, ip, &port);
+    if (fd < 0)
+        return -1;
+    peer->fd = fd;
+    peer->port = port;
+    peer->addr = loopback_addr(port);
+    return 0;
+}
+
+ssize_t udp_peer_recv(struct udp_peer *peer, void *buf, size_t cap,
+                      struct sockaddr_in *from, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = peer->fd, .events = POLLIN};
+    struct sockaddr_in src;
+    socklen_t srclen = sizeof src;
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready <= 0) {
+        if (ready == 0)
+            errno = ETIMEDOUT;
+        return -1;
+    }
+    ssize_t n = recvfrom(peer->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&src, &srclen);
+    if (n >= 0 && from != NULL)
+        *from = src;
+    return n;
+}
+
+void udp_peer_close(struct udp_peer *peer)
+{
+    if (peer->fd >= 0)
+        close(peer->fd);
+    peer->fd = -1;
+}
+
+/* ---- interrupting a blocked call with a signal ---- */
+
+/* The kernel's id of the calling thread. */
+static pid_t thread_id(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* The state letter (R running, S sleeping, ...) in the stat file at path, or 0. */
+static char thread_state(const char *path)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    char *end = ok != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces */
+    return end != NULL && end[1] == ' ' ? end[2] : 0;
+}
+
+enum { CALL_NONE, CALL_UNDER_WAY, CALL_RETURNED };
+
+static atomic_int call_phase;     /* CALL_NONE, CALL_UNDER_WAY, CALL_RETURNED */
+static atomic_int call_tid;       /* the kernel's id of the thread making the call */
+static pthread_t call_thread;     /* the same thread; written before call_phase says so */
+/* That thread's stat file, as /proc names it. gettid() is the thread's id in its own PID
+ * namespace, which need not be /proc's (the grader runs the tests in a namespace of their
+ * own under the host's /proc): /proc/thread-self always leads to the right file. Written
+ * before call_phase says so. */
+static char call_stat_path[96];
+
+/* Runs of the handler inside the watched call; reset by interrupt_setup (and every test runs
+ * in a process of its own). */
+static volatile sig_atomic_t handled_in_call;
+
+/* The handler also writes one byte per run, '1' when it ran inside the watched call, else
+ * '0': interrupt_call, on another thread, waits for it (the count belongs to the call's
+ * thread, and a pipe can be waited on with a deadline). */
+static int handled_pipe[2] = {-1, -1};
+
+static void count_interrupt(int sig)
+{
+    int saved = errno;
+    char inside = atomic_load(&call_phase) == CALL_UNDER_WAY &&
+                  (pid_t)syscall(SYS_gettid) == (pid_t)atomic_load(&call_tid) ? '1' : '0';
+    (void)sig;
+    if (inside == '1')
+        handled_in_call++;
+    (void)!write(handled_pipe[1], &inside, 1); /* async-signal-safe, never blocks */
+    errno = saved;
+}
+
+/* Read and drop what the handler wrote so far. */
+static void drain_handled_pipe(void)
+{
+    char bytes[64];
+    while (read(handled_pipe[0], bytes, sizeof bytes) > 0)
+        continue;
+}
+
+void interrupt_setup(void)
+{
+    if (handled_pipe[0] < 0) {
+        cr_assert(pipe(handled_pipe) == 0, "test set-up: pipe failed with %s",
+                  errno_text(errno));
+        for (int i = 0; i < 2; i++) {
+            fcntl(handled_pipe[i], F_SETFL, fcntl(handled_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(handled_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    drain_handled_pipe();
+    handled_in_call = 0;
+    atomic_store(&call_phase, CALL_NONE);
+    atomic_store(&call_tid, 0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: an interrupted recv/send/poll fails with EINTR */
+    cr_assert(sigaction(INTERRUPT_SIGNAL, &sa, NULL) == 0, "test set-up: sigaction failed "
+              "with %s", errno_text(errno));
+}
+
+void call_begin(void)
+{
+    char task[64];
+    ssize_t len = readlink("/proc/thread-self", task, sizeof task - 1);
+    task[len > 0 ? len : 0] = '\0';
+    snprintf(call_stat_path, sizeof call_stat_path, "/proc/%s/stat", task);
+    call_thread = pthread_self();
+    atomic_store(&call_tid, (int)thread_id());
+    atomic_store(&call_phase, CALL_UNDER_WAY);
+}
+
+void call_end(void)
+{
+    atomic_store(&call_phase, CALL_RETURNED);
+}
+
+int call_returned(void)
+{
+    return atomic_load(&call_phase) == CALL_RETURNED;
+}
+
+int wait_call_blocked(int timeout_ms)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int phase = atomic_load(&call_phase);
+        if (phase == CALL_RETURNED)
+            return 0;
+        /* Under way before and after the look at its state: it slept inside the call. */
+        if (phase == CALL_UNDER_WAY && thread_state(call_stat_path) == 'S' &&
+            atomic_load(&call_phase) == CALL_UNDER_WAY)
+            return 1;
+        if (monotonic_ms() >= deadline)
+            return -1;
+        tick();
+    }
+}
+
+enum interrupt_outcome interrupt_call(int timeout_ms)
+{
+    int blocked = wait_call_blocked(timeout_ms);
+    if (blocked == 0)
+        return RETURNED_FIRST;
+    if (blocked < 0)
+        return NEVER_BLOCKED;
+
+    drain_handled_pipe();
+    if (pthread_kill(call_thread, INTERRUPT_SIGNAL) != 0)
+        return RETURNED_FIRST; /* the thread is gone: the call returned */
+    long long deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        char inside;
+        if (read(handled_pipe[0], &inside, 1) == 1)
+            return inside == '1' ? INTERRUPTED : RETURNED_FIRST;
+        long long left = deadline - monotonic_ms();
+        struct pollfd pfd = {.fd = handled_pipe[0], .events = POLLIN};
+        if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+            return call_returned() ? RETURNED_FIRST : NOT_HANDLED;
+    }
+}
+
+const char *interrupt_outcome_text(enum interrupt_outcome outcome)
+{
+    switch (outcome) {
+    case INTERRUPTED:
+        return "the signal interrupted the call while it was blocked";
+    case RETURNED_FIRST:
+        return "the call returned before the signal could interrupt it";
+    case NEVER_BLOCKED:
+        return "the call was neither blocked (asleep in a system call) nor returned in time";
+    case NOT_HANDLED:
+        return "the signal was sent while the call was blocked, but its handler never ran "
+               "(was the signal blocked, or its handler replaced?)";
+    }
+    return "?";
+}
+
+int interrupt_attempt(enum interrupt_outcome outcome, int attempt, const char *call,
+                      const char *did)
+{
+    if (outcome == INTERRUPTED)
+        return 1;
+    if (outcome == RETURNED_FIRST && attempt < INTERRUPT_ATTEMPTS)
+        return 0;
+    cr_assert_fail("%s should have been blocked, waiting, when the test sent it a signal, but "
+                   "instead %s (attempt %d of %d)%s%s, so the test cannot check what a signal "
+                   "does to it", call, interrupt_outcome_text(outcome), attempt,
+                   INTERRUPT_ATTEMPTS, did != NULL ? "; the call " : "",
+                   did != NULL ? did : "");
+    return 0;
+}
+
+int interrupts_in_call(void)
+{
+    return handled_in_call;
 }

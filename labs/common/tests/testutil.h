@@ -1,32 +1,79 @@
-/* testutil.h - helpers the labs' Criterion tests share: in-process peers and readable bytes.
+/* testutil.h - what every lab's Criterion tests share: the timing constants, readable bytes
+ * and errors, ports, UDP peers of the test's own, and interrupting a blocked call with a
+ * signal. A lab's own helpers are in its tests/helpers.h.
  *
- * Criterion writes its JSON report without escaping, so every message built here is plain
- * ASCII: bytes outside 0x20..0x7e, and the quote and backslash, are shown as \xNN. That
- * backslash is not valid JSON either; the grader repairs the report before reading it.
+ * Failure messages and the JSON report: Criterion 2.4.1 writes its JSON report without
+ * escaping strings, so a message may hold any byte (a quote, a backslash, a control byte).
+ * The grader reads the report by its structure (each message is one line of a "messages"
+ * block) and copes with any byte in a message, so the tests need no escaping for its sake.
+ * Payloads are shown with describe_bytes, for people: readable text, \xNN for the rest.
  */
 #ifndef SOCKLAB_TESTUTIL_H
 #define SOCKLAB_TESTUTIL_H
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+/* ---- timing: one name and one value each, in every lab ---- */
+
+/* Every test's .timeout, in seconds: Criterion kills a test that runs longer (a hang, or a
+ * skeleton that blocks). It is well beyond the longest wait of a passing test, so a slow
+ * machine under sanitizers never hits it, and each wait below fits in it several times. */
+#define TEST_TIMEOUT_S 10.0
+
+/* How long something that should happen (a datagram, bytes, an EOF, a call returning, a
+ * thread blocking) may take. Loopback needs well under a millisecond: this is room for a
+ * loaded 2-core machine under ASan, not for the network. */
+#define ARRIVAL_MS 2000
+
+/* How long to watch for something that should NOT happen (one more datagram, a line sent
+ * too early, a server that returns): long enough for the wrong thing to show on a loaded
+ * machine, short enough to be paid once per test. */
+#define QUIET_MS 300
+
+/* ---- readable bytes and errors ---- */
+
 /* Room for describe_bytes of a short payload; longer ones are cut with "...". */
 #define DESCRIBE_LEN 160
 
-/* 'text' with unprintable bytes as \xNN, cut after about 32 bytes, and its length. */
+/* 'text' (N bytes): printable ASCII as it is, every other byte (and the backslash, so that
+ * \xNN stays unambiguous) as \xNN, cut after 32 bytes. Returns buf. */
 const char *describe_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN]);
+
+/* "ENOSYS (38: Function not implemented)" and the like, for assertion messages;
+ * "0 (errno was not set)" for 0. */
+const char *errno_text(int err);
+
+/* The fd number the next socket() would get: a call that leaks a descriptor moves it. */
+int lowest_free_fd(void);
+
+/* Milliseconds on a monotonic clock, for deadlines and for measuring how long a call took. */
+long long monotonic_ms(void);
+
+/* ---- ports and UDP peers ---- */
+
+/* 127.0.0.1:port (host order) as a sockaddr_in. */
+struct sockaddr_in loopback_addr(uint16_t port);
+
+/* A socket of this type (SOCK_DGRAM, SOCK_STREAM) bound to ip:0 ("0.0.0.0" for any), the
+ * port it got in *port (host order). The port is drawn again while its two bytes are equal
+ * (a symmetric port such as 0x2727 reads the same in both byte orders, so a missing
+ * htons/ntohs would hide behind it); symmetric draws stay bound until the end, so none is
+ * drawn twice. The fd, or -1 with errno set. */
+int bind_asymmetric_port(int type, const char *ip, uint16_t *port);
 
 /* A UDP socket of the test's own, bound before the code under test runs. */
 struct udp_peer {
     int fd;
-    uint16_t port;            /* host order; its two bytes always differ (see below) */
-    struct sockaddr_in addr;  /* where to send to reach it */
+    uint16_t port;            /* host order; its two bytes always differ */
+    struct sockaddr_in addr;  /* where to send to reach it (127.0.0.1:port) */
 };
 
-/* Bind a UDP socket to ip:0 ("0.0.0.0" for any). The port is re-drawn until its two bytes
- * differ, so a missing htons/ntohs can never hide behind a symmetric port. 0 or -1. */
+/* Bind a UDP peer to ip:0 with bind_asymmetric_port. 0, or -1 with errno set. */
 int udp_peer_open(struct udp_peer *peer, const char *ip);
 
 /* Wait up to timeout_ms for one datagram; its full length (MSG_TRUNC: it may exceed cap),
@@ -36,17 +83,65 @@ ssize_t udp_peer_recv(struct udp_peer *peer, void *buf, size_t cap,
 
 void udp_peer_close(struct udp_peer *peer);
 
-/* 127.0.0.1:port (host order) as a sockaddr_in. */
-struct sockaddr_in loopback_addr(uint16_t port);
+/* ---- interrupting a blocked call with a signal ----
+ *
+ * A test of what a call does when a signal interrupts it (retry, or return -1 with EINTR)
+ * must prove that the signal did interrupt it, or it could pass without testing anything:
+ *   - interrupt_setup() installs a handler for INTERRUPT_SIGNAL without SA_RESTART (so an
+ *     interrupted system call fails with EINTR); the handler counts its runs;
+ *   - the thread that makes the call brackets it with call_begin() and call_end();
+ *   - another thread calls interrupt_call(): it waits until the call's thread sleeps inside
+ *     the call (state S in /proc/self/task/TID/stat), sends INTERRUPT_SIGNAL to that thread,
+ *     and waits until the handler has run; the handler tells whether the call was still
+ *     under way when it ran.
+ * A test repeats its set-up (up to INTERRUPT_ATTEMPTS times) while the call returned before
+ * it could be interrupted, fails when it never could, and only then checks what the call
+ * did. One call is watched at a time. */
 
-/* "ENOSYS (38: Function not implemented)" and the like, for assertion messages;
- * "0 (errno was not set)" for 0. */
-const char *errno_text(int err);
+/* The signal the tests interrupt a blocked call with. */
+#define INTERRUPT_SIGNAL SIGUSR1
 
-/* The fd number the next socket() would get: a call that leaks a descriptor moves it. */
-int lowest_free_fd(void);
+/* How many times a test sets up its interrupted call before it gives up and fails. */
+#define INTERRUPT_ATTEMPTS 5
 
-/* Milliseconds on a monotonic clock, for measuring how long a call waited. */
-long long monotonic_ms(void);
+/* Install the counting handler (no SA_RESTART), zero its count, forget any watched call.
+ * Call it on the test's thread before starting the call (again for each attempt). */
+void interrupt_setup(void);
+
+/* On the thread making the call, right before and right after it. */
+void call_begin(void);
+void call_end(void);
+
+/* 1 once call_end() ran. */
+int call_returned(void);
+
+/* Wait up to timeout_ms until the watched call's thread sleeps inside the call: 1 when it
+ * does, 0 when the call returned first, -1 when neither happened in time. */
+int wait_call_blocked(int timeout_ms);
+
+enum interrupt_outcome {
+    INTERRUPTED,      /* the handler ran while the call was blocked in it */
+    RETURNED_FIRST,   /* the call returned before the signal could reach it */
+    NEVER_BLOCKED,    /* the call neither blocked nor returned within the time */
+    NOT_HANDLED,      /* the signal was sent to the blocked call, but no handler ran in time */
+};
+
+/* wait_call_blocked, then INTERRUPT_SIGNAL to the call's thread, then wait for the handler;
+ * each wait up to timeout_ms. Never fails the test itself (any thread may call it). */
+enum interrupt_outcome interrupt_call(int timeout_ms);
+
+/* What an outcome means, for messages. */
+const char *interrupt_outcome_text(enum interrupt_outcome outcome);
+
+/* On the test's thread, after attempt number `attempt` (1, 2, ...) at interrupting call:
+ * 1 when the signal interrupted it (go on: check what the call did); 0 when the set-up
+ * should be made again (the call returned first, and attempts are left). Otherwise the test
+ * FAILS, its message naming call (e.g. "recv_line(fd, buf, 64) with no line to read"), the
+ * outcome and what the call did (did, e.g. "returned -1 with errno ENOSYS ...", or NULL). */
+int interrupt_attempt(enum interrupt_outcome outcome, int attempt, const char *call,
+                      const char *did);
+
+/* How many times the handler ran inside the watched call since interrupt_setup(). */
+int interrupts_in_call(void);
 
 #endif

@@ -1,11 +1,9 @@
-/* lab01_test.h - what lab 01's Criterion tests share: peers that must receive (or must not),
- * a peer thread that answers udp_request, input streams and readable failure messages.
- *
- * Every message is plain ASCII without a double quote or a backslash of its own (Criterion
- * writes its JSON report without escaping): payloads go through describe_bytes.
+/* helpers.h - what lab 01's Criterion tests share, on top of testutil.h: peers that must
+ * receive (or must not), a peer thread that answers udp_request, input streams and readable
+ * failure messages. Payloads in messages go through describe_bytes.
  */
-#ifndef SOCKLAB_LAB01_TEST_H
-#define SOCKLAB_LAB01_TEST_H
+#ifndef SOCKLAB_LAB01_HELPERS_H
+#define SOCKLAB_LAB01_HELPERS_H
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,12 +12,9 @@
 
 #include "testutil.h"
 
-/* Criterion kills a test after this many seconds: a skeleton or a hang fails fast. */
-#define NET_TEST_TIMEOUT 5.0
-/* How long a datagram that should come may take; loopback needs far less. */
-#define ARRIVAL_MS 2000
-/* How long we listen to be sure that nothing more comes. */
-#define QUIET_MS 200
+/* How long the responder waits for a request before it gives up on its own (the call under
+ * test normally tells it sooner, by returning). */
+#define RESPONDER_WAIT_MS (2 * ARRIVAL_MS)
 
 /* One datagram as a peer received it. Room for any UDP payload and one byte more. */
 struct datagram {
@@ -51,8 +46,6 @@ void expect_nothing_more(struct udp_peer *peer, const char *after);
 
 /* A stream reading these len bytes (fmemopen), or fail the test. */
 FILE *input_of(const void *text, size_t len);
-
-
 
 /* A peer thread for udp_request: it waits for one request on `listen`, optionally waits
  * delay_ms more, then sends `reply` from `answer` (the same peer or another one) back to

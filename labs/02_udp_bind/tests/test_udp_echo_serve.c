@@ -1,9 +1,9 @@
-/* udp_echo_serve.c - the echo server, run on a thread, against client peers of the test.
+/* test_udp_echo_serve.c - the echo server, run on a thread, against client peers of the test.
  *
  * The server socket is the test's own (bound before the server starts), so these tests do
  * not depend on udp_bind. Each client is a peer with its own port.
  */
-#include "lab02_util.h"
+#include "helpers.h"
 #include "udp_bind.h"
 
 #include <arpa/inet.h>
@@ -35,7 +35,7 @@ static void start_server(int want_upper)
     int size = 4 * 65536; /* room for the largest datagram, whatever the defaults */
     setsockopt(srv.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     setsockopt(alice.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    install_noop_signal_handler();
+    interrupt_setup();
     upper = want_upper;
     stop = 0;
     worker_start(&worker, run_server, NULL);
@@ -55,13 +55,14 @@ static void stop_server(void)
 {
     stop = 1;
     if (worker.started)
-        worker_interrupt(&worker, 1000); /* bounded: a server that ignores it is left */
+        worker_end(&worker, ARRIVAL_MS); /* bounded: a server that ignores it is left */
     worker_cleanup(&worker);
     udp_peer_close(&srv);
     udp_peer_close(&alice);
     udp_peer_close(&bob);
     free(big_out);
     free(big_in);
+    big_out = big_in = NULL;
 }
 
 /* client sends len bytes to the server. */
@@ -76,14 +77,14 @@ static ssize_t reply_to(struct udp_peer *client, const char *who, void *reply, s
                         const char *sent)
 {
     struct sockaddr_in from;
-    char res[128];
-    ssize_t n = peer_recv_or_done(client, &worker, reply, cap, &from, EXPECT_MS);
+    char res[160];
+    ssize_t n = peer_recv_or_done(client, &worker, reply, cap, &from, ARRIVAL_MS);
     if (n < 0 && errno == ECHILD)
         cr_assert_fail("udp_echo_serve should have echoed %s back to %s, but instead it %s "
                        "without replying", sent, who, describe_result(&worker, res, sizeof res));
     cr_assert(n >= 0, "udp_echo_serve should have echoed %s back to %s, but instead %s got no "
               "reply within %d ms (replies go to the address recvfrom gave)", sent, who, who,
-              EXPECT_MS);
+              ARRIVAL_MS);
     cr_assert(from.sin_port == htons(srv.port),
               "the echo to %s should have come from the server port %u, but instead it came "
               "from port %u", who, (unsigned)srv.port, (unsigned)ntohs(from.sin_port));
@@ -95,13 +96,13 @@ static void check_echo(struct udp_peer *client, const char *who, const void *msg
                        const void *expected)
 {
     char reply[512], sent[DESCRIBE_LEN], want[DESCRIBE_LEN], got[DESCRIBE_LEN];
-    show_bytes(msg, len, sent);
+    describe_bytes(msg, len, sent);
     send_to_server(client, msg, len);
     ssize_t n = reply_to(client, who, reply, sizeof reply, sent);
     cr_assert(n == (ssize_t)len && memcmp(reply, expected, len) == 0,
               "the echo of %s should have been %s, but instead it was %s", sent,
-              show_bytes(expected, len, want),
-              show_bytes(reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply, got));
+              describe_bytes(expected, len, want),
+              describe_bytes(reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply, got));
 }
 
 Test(udp_echo_serve, echoes_each_datagram_back_to_its_own_sender, .init = start_plain,
@@ -114,11 +115,11 @@ Test(udp_echo_serve, echoes_each_datagram_back_to_its_own_sender, .init = start_
     ssize_t n = reply_to(&alice, "the first client", reply, sizeof reply, "'from alice'");
     cr_assert(n == 10 && memcmp(reply, "from alice", 10) == 0,
               "the first client should have got its own 'from alice' back, but instead got %s",
-              show_bytes(reply, (size_t)n, shown));
+              describe_bytes(reply, (size_t)n, shown));
     n = reply_to(&bob, "the second client", reply, sizeof reply, "'from bob'");
     cr_assert(n == 8 && memcmp(reply, "from bob", 8) == 0,
               "the second client should have got its own 'from bob' back, but instead got %s",
-              show_bytes(reply, (size_t)n, shown));
+              describe_bytes(reply, (size_t)n, shown));
 }
 
 Test(udp_echo_serve, echoes_binary_bytes_with_nuls_exactly, .init = start_plain,
@@ -177,15 +178,33 @@ Test(udp_echo_serve, leaves_letters_alone_when_upper_is_not_set, .init = start_p
     check_echo(&alice, "the client", "Hello, world", 12, "Hello, world");
 }
 
+/* stop_server then start_plain: the set-up of a test made again, for another attempt. */
+static void restart_plain(void)
+{
+    stop_server();
+    start_plain();
+}
+
 Test(udp_echo_serve, returns_0_when_stop_is_set_and_a_signal_arrives, .init = start_plain,
      .fini = stop_server, .timeout = TEST_TIMEOUT_S)
 {
-    char res[128];
-    check_echo(&alice, "the client", "ping", 4, "ping"); /* it is serving */
-    stop = 1;
-    int done = worker_interrupt(&worker, EXPECT_MS);
+    char res[160];
+    for (int attempt = 1;; attempt++) {
+        check_echo(&alice, "the client", "ping", 4, "ping"); /* it is serving */
+        /* Blocked in recvfrom first, then stop: only the signal can get it out now. */
+        int blocked = wait_call_blocked(ARRIVAL_MS);
+        stop = 1;
+        enum interrupt_outcome outcome = blocked > 0 ? interrupt_call(ARRIVAL_MS)
+                                         : blocked == 0 ? RETURNED_FIRST : NEVER_BLOCKED;
+        int returned = worker_wait(&worker, outcome == RETURNED_FIRST ? ARRIVAL_MS : 0);
+        if (interrupt_attempt(outcome, attempt, "udp_echo_serve, with nothing to echo,",
+                              returned ? describe_result(&worker, res, sizeof res) : NULL))
+            break;
+        restart_plain();
+    }
+    int done = worker_wait(&worker, ARRIVAL_MS);
     cr_assert(done, "udp_echo_serve should have returned once stop was set and a signal "
-              "interrupted recvfrom, but instead it was still running %d ms later", EXPECT_MS);
+              "interrupted recvfrom, but instead it was still running %d ms later", ARRIVAL_MS);
     cr_assert(worker.result == 0, "udp_echo_serve stopped by the stop flag should have "
               "returned 0, but instead it %s", describe_result(&worker, res, sizeof res));
 }
@@ -193,13 +212,19 @@ Test(udp_echo_serve, returns_0_when_stop_is_set_and_a_signal_arrives, .init = st
 Test(udp_echo_serve, keeps_serving_after_a_signal_when_stop_is_not_set, .init = start_plain,
      .fini = stop_server, .timeout = TEST_TIMEOUT_S)
 {
-    char res[128];
-    check_echo(&alice, "the client", "one", 3, "one");
-    for (int i = 0; i < 3; i++) { /* several, so one lands while recvfrom blocks */
-        pthread_kill(worker.thread, TEST_SIGNAL);
-        cr_assert(!worker_wait(&worker, QUIET_MS / 3),
-                  "udp_echo_serve should have gone on after a signal while stop was not set, "
-                  "but instead it %s", describe_result(&worker, res, sizeof res));
+    char res[160];
+    for (int attempt = 1;; attempt++) {
+        check_echo(&alice, "the client", "one", 3, "one");
+        enum interrupt_outcome outcome = interrupt_call(ARRIVAL_MS);
+        int returned = worker_wait(&worker, outcome == RETURNED_FIRST ? ARRIVAL_MS : 0);
+        if (interrupt_attempt(outcome, attempt, "udp_echo_serve, with nothing to echo and stop "
+                              "not set,", returned ? describe_result(&worker, res, sizeof res)
+                              : NULL))
+            break;
+        restart_plain();
     }
+    cr_assert(!worker_wait(&worker, QUIET_MS),
+              "udp_echo_serve should have gone on after a signal interrupted it while stop was "
+              "not set, but instead it %s", describe_result(&worker, res, sizeof res));
     check_echo(&alice, "the client", "two", 3, "two");
 }

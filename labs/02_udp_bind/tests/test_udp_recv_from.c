@@ -1,9 +1,9 @@
-/* udp_recv_from.c - one datagram, whole, with its sender; never silently cut; EINTR.
+/* test_udp_recv_from.c - one datagram, whole, with its sender; never silently cut; EINTR.
  *
  * The receiving socket is the test's own (rx), bound before the call, and the sender is a
  * peer with a known port, so every byte and every address can be checked exactly.
  */
-#include "lab02_util.h"
+#include "helpers.h"
 #include "udp_bind.h"
 
 #include <arpa/inet.h>
@@ -44,7 +44,7 @@ static void send_to_rx(const void *data, size_t len)
     ssize_t n = sendto(tx.fd, data, len, 0, (struct sockaddr *)&rx.addr, sizeof rx.addr);
     cr_assert(n == (ssize_t)len, "test set-up: sendto of %zu bytes failed", len);
     struct pollfd pfd = {.fd = rx.fd, .events = POLLIN};
-    cr_assert(poll(&pfd, 1, EXPECT_MS) == 1, "test set-up: the datagram did not arrive");
+    cr_assert(poll(&pfd, 1, ARRIVAL_MS) == 1, "test set-up: the datagram did not arrive");
 }
 
 /* A payload of len bytes that is different at every offset: 0..250, 0..250, ... */
@@ -69,7 +69,7 @@ static void check_arrives_whole(size_t len, size_t cap)
     cr_assert(n == (ssize_t)len,
               "udp_recv_from with cap %zu should have returned all %zu bytes of the datagram, "
               "but instead it returned %zd (errno: %s)", cap, len, n,
-              n < 0 ? strerror(errno) : "none");
+              n < 0 ? errno_text(errno) : "none");
     size_t i = 0;
     while (i < len && big_in[i] == big_out[i])
         i++;
@@ -90,9 +90,9 @@ Test(udp_recv_from, returns_the_exact_bytes_and_the_sender, .init = open_peers,
     ssize_t n = udp_recv_from(rx.fd, buf, sizeof buf, &from);
     cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
               "udp_recv_from should have returned %s, but instead it returned %zd %s (errno: %s)",
-              show_bytes(msg, len, shown), n,
-              n < 0 ? "" : show_bytes(buf, (size_t)n, (char[DESCRIBE_LEN]){0}),
-              n < 0 ? strerror(errno) : "none");
+              describe_bytes(msg, len, shown), n,
+              n < 0 ? "" : describe_bytes(buf, (size_t)n, (char[DESCRIBE_LEN]){0}),
+              n < 0 ? errno_text(errno) : "none");
     cr_assert(from.sin_family == AF_INET && from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
               from.sin_port == htons(tx.port),
               "udp_recv_from should have filled from with the sender 127.0.0.1:%u, but instead "
@@ -109,7 +109,7 @@ Test(udp_recv_from, returns_0_for_an_empty_datagram, .init = open_peers, .fini =
     ssize_t n = udp_recv_from(rx.fd, buf, sizeof buf, NULL);
     cr_assert(n == 0, "udp_recv_from of an empty datagram should have returned 0 (a real, "
               "empty datagram), but instead it returned %zd (errno: %s)", n,
-              n < 0 ? strerror(errno) : "none");
+              n < 0 ? errno_text(errno) : "none");
 }
 
 Test(udp_recv_from, receives_a_1472_byte_datagram_whole, .init = open_peers,
@@ -131,7 +131,7 @@ Test(udp_recv_from, fails_with_emsgsize_for_a_datagram_longer_than_cap, .init = 
     send_to_rx("12345678", 8);
     ssize_t n = udp_recv_from(rx.fd, buf, sizeof buf, NULL);
     cr_assert(n == 8, "udp_recv_from with cap 8 should have returned an 8-byte datagram whole, "
-              "but instead it returned %zd (errno: %s)", n, n < 0 ? strerror(errno) : "none");
+              "but instead it returned %zd (errno: %s)", n, n < 0 ? errno_text(errno) : "none");
 
     send_to_rx("123456789", 9);
     n = udp_recv_from(rx.fd, buf, sizeof buf, NULL);
@@ -140,7 +140,7 @@ Test(udp_recv_from, fails_with_emsgsize_for_a_datagram_longer_than_cap, .init = 
               "udp_recv_from with cap 8 should have returned -1 with errno EMSGSIZE for a "
               "9-byte datagram, but instead it returned %zd (errno: %s): a cut datagram must "
               "not pass for a whole one (check MSG_TRUNC in msg_flags)", n,
-              n < 0 ? strerror(err) : "none");
+              n < 0 ? errno_text(err) : "none");
 }
 
 Test(udp_recv_from, consumes_the_datagram_that_was_too_long, .init = open_peers,
@@ -154,13 +154,13 @@ Test(udp_recv_from, consumes_the_datagram_that_was_too_long, .init = open_peers,
     cr_assert(n == -1 && err == EMSGSIZE,
               "udp_recv_from with cap 8 should have returned -1 with errno EMSGSIZE for a "
               "24-byte datagram, but instead it returned %zd (errno: %s)", n,
-              n < 0 ? strerror(err) : "none");
+              n < 0 ? errno_text(err) : "none");
 
     n = udp_recv_from(rx.fd, buf, sizeof buf, NULL);
     cr_assert(n == 4 && memcmp(buf, "next", 4) == 0,
               "after the EMSGSIZE the next udp_recv_from should have returned the next "
               "datagram, 'next', but instead it returned %zd %s (was the long one left in the "
-              "queue, MSG_PEEK?)", n, n < 0 ? strerror(errno) : show_bytes(buf, (size_t)n,
+              "queue, MSG_PEEK?)", n, n < 0 ? errno_text(errno) : describe_bytes(buf, (size_t)n,
               shown));
 }
 
@@ -176,7 +176,7 @@ Test(udp_recv_from, names_the_sender_of_a_datagram_that_was_too_long, .init = op
     cr_assert(n == -1 && err == EMSGSIZE,
               "udp_recv_from with cap 4 should have returned -1 with errno EMSGSIZE for an "
               "8-byte datagram, but instead it returned %zd (errno: %s)", n,
-              n < 0 ? strerror(err) : "none");
+              n < 0 ? errno_text(err) : "none");
     cr_assert(from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && from.sin_port == htons(tx.port),
               "on EMSGSIZE udp_recv_from should still have filled from with the sender "
               "127.0.0.1:%u (udp_recv prints it), but instead it held address 0x%08x port %u",
@@ -194,12 +194,21 @@ static long blocked_recv(void *arg)
 Test(udp_recv_from, fails_with_eintr_when_a_signal_interrupts_it, .init = open_peers,
      .fini = close_peers, .timeout = TEST_TIMEOUT_S)
 {
-    char res[128];
-    install_noop_signal_handler();
-    worker_start(&worker, blocked_recv, NULL); /* nothing will ever arrive on rx */
-    int done = worker_interrupt(&worker, EXPECT_MS);
-    cr_assert(done, "udp_recv_from was still blocked %d ms after signals kept coming: it "
-              "should have returned -1 with errno EINTR, not retried", EXPECT_MS);
+    char res[160];
+    for (int attempt = 1;; attempt++) {
+        interrupt_setup();
+        worker_start(&worker, blocked_recv, NULL); /* nothing will ever arrive on rx */
+        enum interrupt_outcome outcome = interrupt_call(ARRIVAL_MS);
+        int returned = worker_wait(&worker, outcome == RETURNED_FIRST ? ARRIVAL_MS : 0);
+        if (interrupt_attempt(outcome, attempt, "udp_recv_from(fd, buf, 16, NULL), with no "
+                              "datagram to receive,", returned ? describe_result(&worker, res,
+                              sizeof res) : NULL))
+            break;
+        worker_cleanup(&worker);
+    }
+    int done = worker_wait(&worker, ARRIVAL_MS);
+    cr_assert(done, "udp_recv_from was still blocked %d ms after a signal interrupted its "
+              "recvfrom: it should have returned -1 with errno EINTR, not retried", ARRIVAL_MS);
     cr_assert(worker.result == -1 && worker.err == EINTR,
               "udp_recv_from interrupted by a signal should have returned -1 with errno EINTR, "
               "but instead it %s", describe_result(&worker, res, sizeof res));

@@ -1,5 +1,5 @@
-/* lab02_util.c - worker threads, signals and deadline waits for lab 02's tests. */
-#include "lab02_util.h"
+/* helpers.c - worker threads, signals and deadline waits for lab 02's tests. */
+#include "helpers.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -11,27 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void do_nothing(int sig)
-{
-    (void)sig;
-}
-
-void install_noop_signal_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = do_nothing;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    cr_assert(sigaction(TEST_SIGNAL, &sa, NULL) == 0, "test set-up: sigaction failed");
-}
-
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     char byte = 1;
+    call_begin();
     w->result = w->fn(w->arg);
     w->err = errno;
+    call_end();
     /* The pipe's write is the release: the test reads result and err only after it. */
     while (write(w->done_pipe[1], &byte, 1) < 0 && errno == EINTR)
         continue;
@@ -73,15 +60,20 @@ int worker_wait(struct worker *w, int timeout_ms)
     return 1;
 }
 
-int worker_interrupt(struct worker *w, int timeout_ms)
+int worker_end(struct worker *w, int timeout_ms)
 {
     long long deadline = monotonic_ms() + timeout_ms;
-    while (!w->joined && monotonic_ms() < deadline) {
-        pthread_kill(w->thread, TEST_SIGNAL);
-        if (worker_wait(w, 20))
-            return 1;
+    while (!worker_wait(w, 0)) {
+        long long left = deadline - monotonic_ms();
+        if (left <= 0)
+            return 0;
+        /* A signal that lands while the function is between two calls is lost: try again
+         * once it blocks again. */
+        if (interrupt_call((int)left) != INTERRUPTED)
+            return worker_wait(w, 0);
+        worker_wait(w, QUIET_MS < left ? QUIET_MS : (int)left);
     }
-    return w->joined;
+    return 1;
 }
 
 void worker_cleanup(struct worker *w)
@@ -193,36 +185,8 @@ ssize_t read_line_or_done(struct line_reader *r, struct worker *w, char *line, s
     }
 }
 
-const char *show_bytes(const void *data, size_t len, char buf[DESCRIBE_LEN])
-{
-    describe_bytes(data, len, buf);
-    for (char *p = buf; (p = strchr(p, '\\')) != NULL; p++) {
-        if (p[1] == 'x' && p[2] != '\0' && p[3] != '\0') {
-            p[0] = '<';
-            p[1] = p[2];
-            p[2] = p[3];
-            p[3] = '>';
-        } else {
-            *p = '?'; /* any other backslash: never let one through */
-        }
-    }
-    return buf;
-}
-
-const char *show_text(const char *text, char buf[DESCRIBE_LEN])
-{
-    size_t len = strlen(text);
-    int plain = len < DESCRIBE_LEN - 3;
-    for (size_t i = 0; plain && i < len; i++)
-        plain = text[i] >= 0x20 && text[i] < 0x7f && text[i] != '"' && text[i] != '\\';
-    if (!plain)
-        return show_bytes(text, len, buf);
-    snprintf(buf, DESCRIBE_LEN, "'%s'", text);
-    return buf;
-}
-
 const char *describe_result(const struct worker *w, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "returned %ld (errno: %s)", w->result, strerror(w->err));
+    snprintf(buf, cap, "returned %ld with errno %s", w->result, errno_text(w->err));
     return buf;
 }

@@ -1,10 +1,10 @@
-/* udp_chat.c - the duplex JSON chat, run on a thread, typed at through a pipe.
+/* test_udp_chat.c - the duplex JSON chat, run on a thread, typed at through a pipe.
  *
  * The chat's socket ("me") and the other side ("friend") are the test's own sockets. Lines
  * are typed into a pipe (in_fd); what the chat prints goes to another pipe (out), read with
  * deadlines. JSON is always compared parsed, never byte for byte.
  */
-#include "lab02_util.h"
+#include "helpers.h"
 #include "udp_bind.h"
 
 #include <arpa/inet.h>
@@ -44,7 +44,7 @@ static void start_chat(const char *name)
     cr_assert(out != NULL, "test set-up: fdopen failed");
     memset(&printed, 0, sizeof printed);
     printed.fd = out_pipe[0];
-    install_noop_signal_handler();
+    interrupt_setup();
     chat_name = name;
     worker_start(&worker, run_chat, NULL);
 }
@@ -59,10 +59,11 @@ static void close_fd(int *fd)
 static void stop_chat(void)
 {
     close_fd(&in_pipe[1]); /* EOF, then signals: a chat that hears neither is left */
-    if (worker.started && !worker_wait(&worker, 500))
-        worker_interrupt(&worker, 1000);
+    if (worker.started && !worker_wait(&worker, QUIET_MS))
+        worker_end(&worker, ARRIVAL_MS);
     if (worker.joined && out != NULL) {
         fclose(out);
+        out = NULL;
         out_pipe[1] = -1;
     }
     worker_cleanup(&worker);
@@ -89,19 +90,19 @@ static void friend_sends(const void *data, size_t len)
 /* The next datagram friend gets from the chat must be {"name": name, "msg": msg}. */
 static void expect_message(const char *name, const char *msg, const char *after)
 {
-    char buf[4096], res[128], got[DESCRIBE_LEN], want[DESCRIBE_LEN];
+    char buf[4096], res[160], got[DESCRIBE_LEN], want[DESCRIBE_LEN];
     struct sockaddr_in from;
-    show_bytes(msg, strlen(msg), want);
+    describe_bytes(msg, strlen(msg), want);
 
-    ssize_t n = peer_recv_or_done(&friend, &worker, buf, sizeof buf - 1, &from, EXPECT_MS);
+    ssize_t n = peer_recv_or_done(&friend, &worker, buf, sizeof buf - 1, &from, ARRIVAL_MS);
     if (n < 0 && errno == ECHILD)
         cr_assert_fail("after %s udp_chat should have sent a message with msg %s, but instead "
                        "it %s without sending it", after, want,
                        describe_result(&worker, res, sizeof res));
     cr_assert(n >= 0, "after %s udp_chat should have sent a message with msg %s, but instead "
-              "nothing came within %d ms", after, want, EXPECT_MS);
+              "nothing came within %d ms", after, want, ARRIVAL_MS);
     cr_assert((size_t)n < sizeof buf, "the chat message was %zd bytes, too long", n);
-    show_bytes(buf, (size_t)n, got);
+    describe_bytes(buf, (size_t)n, got);
 
     cJSON *root = cJSON_ParseWithLength(buf, (size_t)n);
     cr_assert(cJSON_IsObject(root), "after %s udp_chat should have sent a JSON object, but "
@@ -111,7 +112,7 @@ static void expect_message(const char *name, const char *msg, const char *after)
     const cJSON *jmsg = cJSON_GetObjectItemCaseSensitive(root, "msg");
     cr_assert(cJSON_IsString(jname) && strcmp(jname->valuestring, name) == 0,
               "the message sent after %s should have had name %s, but instead it was %s",
-              after, show_bytes(name, strlen(name), (char[DESCRIBE_LEN]){0}), got);
+              after, describe_bytes(name, strlen(name), (char[DESCRIBE_LEN]){0}), got);
     cr_assert(cJSON_IsString(jmsg) && strcmp(jmsg->valuestring, msg) == 0,
               "the message sent after %s should have had msg %s, but instead it was %s", after,
               want, got);
@@ -124,22 +125,22 @@ static void expect_no_message(const char *why, int ms)
     char buf[4096] = {0}, got[DESCRIBE_LEN];
     ssize_t n = udp_peer_recv(&friend, buf, sizeof buf, NULL, ms);
     cr_assert(n < 0, "udp_chat should not have sent anything %s, but instead it sent %s", why,
-              show_bytes(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf, got));
+              describe_bytes(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf, got));
 }
 
 /* The next line the chat prints to out must be exactly line. */
 static void expect_printed(const char *line, const char *after)
 {
-    char buf[4096], res[128], want[DESCRIBE_LEN];
-    show_text(line, want);
-    ssize_t n = read_line_or_done(&printed, &worker, buf, sizeof buf, EXPECT_MS);
+    char buf[4096], res[160], want[DESCRIBE_LEN];
+    describe_bytes(line, strlen(line), want);
+    ssize_t n = read_line_or_done(&printed, &worker, buf, sizeof buf, ARRIVAL_MS);
     if (n < 0 && errno == ECHILD)
         cr_assert_fail("after %s udp_chat should have printed %s, but instead it %s without "
                        "printing it", after, want, describe_result(&worker, res, sizeof res));
     cr_assert(n >= 0, "after %s udp_chat should have printed %s to out (and flushed it), but "
-              "instead nothing came within %d ms", after, want, EXPECT_MS);
+              "instead nothing came within %d ms", after, want, ARRIVAL_MS);
     cr_assert(strcmp(buf, line) == 0, "after %s udp_chat should have printed %s, but instead "
-              "it printed %s", after, want, show_text(buf, (char[DESCRIBE_LEN]){0}));
+              "it printed %s", after, want, describe_bytes(buf, (size_t)n, (char[DESCRIBE_LEN]){0}));
 }
 
 /* The line the chat must print for a bad datagram from friend. */
@@ -149,12 +150,12 @@ static const char *invalid_line(char buf[64])
     return buf;
 }
 
-/* The chat must end, with 0, within EXPECT_MS. */
+/* The chat must end, with 0, within ARRIVAL_MS. */
 static void expect_end(const char *after)
 {
-    char res[128];
-    cr_assert(worker_wait(&worker, EXPECT_MS), "after %s udp_chat should have returned 0, but "
-              "instead it was still running %d ms later", after, EXPECT_MS);
+    char res[160];
+    cr_assert(worker_wait(&worker, ARRIVAL_MS), "after %s udp_chat should have returned 0, but "
+              "instead it was still running %d ms later", after, ARRIVAL_MS);
     cr_assert(worker.result == 0, "after %s udp_chat should have returned 0, but instead it %s",
               after, describe_result(&worker, res, sizeof res));
 }
@@ -175,7 +176,7 @@ Test(udp_chat, sends_from_its_own_socket, .fini = stop_chat, .timeout = TEST_TIM
     struct sockaddr_in from;
     start_chat("alice");
     type("hello\n");
-    ssize_t n = peer_recv_or_done(&friend, &worker, buf, sizeof buf, &from, EXPECT_MS);
+    ssize_t n = peer_recv_or_done(&friend, &worker, buf, sizeof buf, &from, ARRIVAL_MS);
     cr_assert(n > 0, "after the line 'hello' udp_chat should have sent a message, but instead "
               "%s", errno == ECHILD ? "it returned without sending it" : "nothing came");
     cr_assert(from.sin_port == htons(me.port),
@@ -302,7 +303,7 @@ Test(udp_chat, reports_json_without_string_name_and_msg_as_invalid, .fini = stop
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         friend_sends(bad[i], strlen(bad[i]));
         snprintf(what, sizeof what, "the datagram %s",
-                 show_bytes(bad[i], strlen(bad[i]), (char[DESCRIBE_LEN]){0}));
+                 describe_bytes(bad[i], strlen(bad[i]), (char[DESCRIBE_LEN]){0}));
         expect_printed(invalid_line(line), what);
     }
 }
@@ -342,11 +343,20 @@ Test(udp_chat, ends_with_0_at_eof_on_input, .fini = stop_chat, .timeout = TEST_T
 Test(udp_chat, ends_with_0_when_a_signal_interrupts_it, .fini = stop_chat,
      .timeout = TEST_TIMEOUT_S)
 {
-    char res[128];
-    start_chat("alice");
-    int done = worker_interrupt(&worker, EXPECT_MS);
-    cr_assert(done, "udp_chat should have ended when a signal interrupted poll, but instead it "
-              "was still running %d ms later", EXPECT_MS);
+    char res[160];
+    for (int attempt = 1;; attempt++) {
+        start_chat("alice");
+        enum interrupt_outcome outcome = interrupt_call(ARRIVAL_MS);
+        int returned = worker_wait(&worker, outcome == RETURNED_FIRST ? ARRIVAL_MS : 0);
+        if (interrupt_attempt(outcome, attempt, "udp_chat, with nothing typed and nothing "
+                              "received,", returned ? describe_result(&worker, res, sizeof res)
+                              : NULL))
+            break;
+        stop_chat();
+    }
+    int done = worker_wait(&worker, ARRIVAL_MS);
+    cr_assert(done, "udp_chat should have ended when a signal interrupted its wait (poll), but "
+              "instead it was still running %d ms later", ARRIVAL_MS);
     cr_assert(worker.result == 0, "udp_chat ended by a signal should have returned 0, but "
               "instead it %s", describe_result(&worker, res, sizeof res));
 }

@@ -1,15 +1,13 @@
-/* lab03_test.h - what lab 03's Criterion tests share: TCP peers of the test's own, timed
- * reads, background readers and writers, signals, and readable failure messages.
+/* helpers.h - what lab 03's Criterion tests share, on top of testutil.h: TCP peers of the
+ * test's own, timed reads, background readers and writers, child processes, and readable
+ * failure messages.
  *
  * Each test checks one function against peers written here with plain system calls, never
  * with another function of the student's file. Helpers that can fail the test (cr_assert)
  * run on the test's own thread only; the background threads just record what they saw.
- *
- * Every message is plain ASCII without a double quote, a backslash or a newline of its own
- * (Criterion writes its JSON report without escaping): payloads go through describe_bytes.
  */
-#ifndef SOCKLAB_LAB03_TEST_H
-#define SOCKLAB_LAB03_TEST_H
+#ifndef SOCKLAB_LAB03_HELPERS_H
+#define SOCKLAB_LAB03_HELPERS_H
 
 #include <pthread.h>
 #include <signal.h>
@@ -19,19 +17,12 @@
 
 #include "testutil.h"
 
-/* Criterion kills a test after this many seconds: a skeleton or a hang fails fast. */
-#define NET_TEST_TIMEOUT 10.0
-/* How long bytes (or an EOF) that should come may take; loopback needs far less. */
-#define ARRIVAL_MS 2000
 /* How long a concurrent server may take to echo a client while another one sits idle. */
 #define CONCURRENT_MS 1000
 /* How long tcp_echo_serve may take to return once *stop is set (the contract says 0.5 s). */
 #define STOP_MS 1000
-/* The signal the tests use to interrupt a blocked call; its handler does nothing. */
-#define INTERRUPT_SIGNAL SIGUSR1
 
 /* ---- messages ---- */
-
 
 /* Fail the test unless call returned a file descriptor (>= 0); returns it. */
 int expect_fd(const char *call, int fd, int err);
@@ -48,7 +39,8 @@ void expect_same_bytes(const char *what, const void *want, const void *got, size
 /* ---- sockets of the test's own ---- */
 
 /* A TCP socket listening on 127.0.0.1 with a port whose two bytes differ (a missing
- * htons() cannot hide behind it); the port in *port (host order). Fails the test on error. */
+ * htons() cannot hide behind it: bind_asymmetric_port); the port in *port (host order).
+ * Fails the test on error. */
 int open_listener(uint16_t *port);
 
 /* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
@@ -98,12 +90,7 @@ void make_peer_gone(int fd, int peer);
 /* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
 void fill_pattern(unsigned char *buf, size_t len);
 
-
-/* ---- signals and threads ---- */
-
-/* A handler for INTERRUPT_SIGNAL that does nothing, installed without SA_RESTART: a
- * blocked call it interrupts fails with EINTR. */
-void install_interrupt_handler(void);
+/* ---- signals, processes and threads ---- */
 
 /* SIGPIPE back to its default action (kill the process), as lab 03's programs have it. */
 void default_sigpipe(void);
@@ -137,38 +124,33 @@ struct remote_client {
 void remote_client_start(struct remote_client *c, uint16_t port, const char *hello,
                          int timeout_ms);
 
-/* Tell it to close its socket, and wait for it to exit. */
+/* Tell it to close its socket, and wait (up to ARRIVAL_MS, then SIGKILL) for it to exit. */
 void remote_client_close(struct remote_client *c);
 
 /* SIGKILL and reap every child process left (a forking server's sessions), so none lingers
  * holding the test's pipes or sockets after the test. */
 void kill_child_processes(void);
 
-/* The kernel's id of the calling thread, for wait_until_blocked. */
-pid_t thread_id(void);
-
-/* Wait until thread tid sleeps in a blocking call (its state is S in /proc), up to
- * timeout_ms, or until *gave_up becomes non-zero. 1 when it sleeps, else 0. */
-int wait_until_blocked(pid_t tid, int timeout_ms, const volatile int *gave_up);
-
 /* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
 int join_within(pthread_t thread, int timeout_ms);
 
 /* A thread that reads a socket into data (want bytes of room, the caller's: static, so a
- * failed test leaks nothing) until EOF or until it is full, `chunk` bytes per recv(); after
- * every `signal_every` bytes (0: never) it sends INTERRUPT_SIGNAL to `target`, to interrupt
- * a writer blocked in send(). */
+ * failed test leaks nothing) until EOF or until it is full, `chunk` bytes per recv(). After
+ * every `interrupt_every` bytes (0: never) it interrupts the watched call (interrupt_call,
+ * see testutil.h: a writer blocked in send()), until an attempt does not interrupt it. */
 struct reader {
     int fd;
     unsigned char *data;
     size_t want;
     size_t chunk;
-    size_t signal_every;
-    pthread_t target;
+    size_t interrupt_every;
     /* set by the reader */
     size_t got;
     int eof;
-    int err; /* errno of a failed recv, or 0 */
+    int err;              /* errno of a failed recv, or 0 */
+    int interrupted;      /* how many times the signal interrupted the blocked call */
+    enum interrupt_outcome missed; /* why the last attempt did not (when interrupted stops) */
+    int missed_any;       /* 1 when an attempt did not interrupt it */
     /* private */
     pthread_t thread;
 };

@@ -1,5 +1,5 @@
-/* lab01_test.c - peers, a responder thread and failure messages for lab 01's tests. */
-#include "lab01_test.h"
+/* helpers.c - peers, a responder thread and failure messages for lab 01's tests. */
+#include "helpers.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -8,9 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* How long the responder waits for a request before giving up on its own. */
-#define RESPONDER_WAIT_MS 4000
 
 void open_peer(struct udp_peer *peer, const char *ip)
 {

@@ -1,6 +1,6 @@
-/* lab03_test.c - TCP peers, timed reads, background threads and signals for lab 03's tests. */
+/* helpers.c - TCP peers, timed reads, background threads and processes for lab 03's tests. */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
-#include "lab03_test.h"
+#include "helpers.h"
 
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,46 +57,9 @@ void expect_same_bytes(const char *what, const void *want, const void *got, size
 
 /* ---- sockets of the test's own ---- */
 
-static int port_is_symmetric(uint16_t port)
-{
-    return (port >> 8) == (port & 0xff);
-}
-
-/* A TCP socket bound to 127.0.0.1 with an asymmetric port, or -1. Symmetric draws stay
- * bound while drawing again, so the same port is not drawn twice. */
-static int bind_asymmetric(uint16_t *port)
-{
-    int held[8];
-    int nheld = 0;
-    int result = -1;
-
-    for (;;) {
-        struct sockaddr_in a = loopback_addr(0);
-        socklen_t alen = sizeof a;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0)
-            break;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-            getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
-            close(fd);
-            break;
-        }
-        *port = ntohs(a.sin_port);
-        if (port_is_symmetric(*port) && nheld < 8) {
-            held[nheld++] = fd;
-            continue;
-        }
-        result = fd;
-        break;
-    }
-    while (nheld > 0)
-        close(held[--nheld]);
-    return result;
-}
-
 int open_listener(uint16_t *port)
 {
-    int fd = bind_asymmetric(port);
+    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", port);
     cr_assert(fd >= 0, "test set-up: binding a listener of the test's own failed: %s",
               errno_text(errno));
     cr_assert(listen(fd, 64) == 0, "test set-up: listen() failed: %s", errno_text(errno));
@@ -107,7 +69,7 @@ int open_listener(uint16_t *port)
 uint16_t unused_port(void)
 {
     uint16_t port = 0;
-    int fd = bind_asymmetric(&port);
+    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", &port);
     cr_assert(fd >= 0, "test set-up: finding a free port failed: %s", errno_text(errno));
     close(fd); /* never listened, never connected: nothing lingers on the port */
     return port;
@@ -318,22 +280,7 @@ void fill_pattern(unsigned char *buf, size_t len)
         buf[i] = (unsigned char)(i % 251);
 }
 
-/* ---- signals and threads ---- */
-
-static void do_nothing(int sig)
-{
-    (void)sig;
-}
-
-void install_interrupt_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = do_nothing;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: an interrupted recv/send/poll fails with EINTR */
-    cr_assert(sigaction(INTERRUPT_SIGNAL, &sa, NULL) == 0, "test set-up: sigaction failed");
-}
+/* ---- signals, processes and threads ---- */
 
 void default_sigpipe(void)
 {
@@ -436,9 +383,17 @@ void remote_client_start(struct remote_client *c, uint16_t port, const char *hel
 
 void remote_client_close(struct remote_client *c)
 {
+    long long deadline = monotonic_ms() + ARRIVAL_MS;
     (void)!write(c->go_pipe, "x", 1);
     close(c->go_pipe);
-    waitpid(c->pid, NULL, 0);
+    while (waitpid(c->pid, NULL, WNOHANG) == 0) {
+        if (monotonic_ms() >= deadline) {
+            kill(c->pid, SIGKILL); /* a killed process is reaped at once */
+            waitpid(c->pid, NULL, 0);
+            return;
+        }
+        tick();
+    }
 }
 
 void kill_child_processes(void)
@@ -463,36 +418,6 @@ void kill_child_processes(void)
     closedir(tasks);
 }
 
-pid_t thread_id(void)
-{
-    return (pid_t)syscall(SYS_gettid);
-}
-
-/* The state letter of thread tid (R running, S sleeping, ...), or 0. */
-static char thread_state(pid_t tid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    char *ok = fgets(line, sizeof line, f);
-    fclose(f);
-    char *end = ok != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces */
-    return end != NULL && end[1] == ' ' ? end[2] : 0;
-}
-
-int wait_until_blocked(pid_t tid, int timeout_ms, const volatile int *gave_up)
-{
-    long long deadline = monotonic_ms() + timeout_ms;
-    while (monotonic_ms() < deadline && !*gave_up) {
-        if (thread_state(tid) == 'S')
-            return 1;
-        tick();
-    }
-    return 0;
-}
-
 int join_within(pthread_t thread, int timeout_ms)
 {
     struct timespec until;
@@ -508,11 +433,14 @@ int join_within(pthread_t thread, int timeout_ms)
 
 void reader_run(struct reader *r)
 {
-    size_t since_signal = 0;
+    size_t since_interrupt = 0;
+    size_t interrupt_every = r->interrupt_every;
 
     r->got = 0;
     r->eof = 0;
     r->err = 0;
+    r->interrupted = 0;
+    r->missed_any = 0;
     while (r->got < r->want) {
         size_t room = r->want - r->got;
         ssize_t n = recv(r->fd, r->data + r->got, room < r->chunk ? room : r->chunk, 0);
@@ -527,10 +455,18 @@ void reader_run(struct reader *r)
             break;
         }
         r->got += (size_t)n;
-        since_signal += (size_t)n;
-        if (r->signal_every > 0 && since_signal >= r->signal_every) {
-            since_signal = 0;
-            pthread_kill(r->target, INTERRUPT_SIGNAL);
+        since_interrupt += (size_t)n;
+        if (interrupt_every > 0 && since_interrupt >= interrupt_every) {
+            /* Reading nothing meanwhile, so the writer fills the buffers and blocks. */
+            since_interrupt = 0;
+            enum interrupt_outcome outcome = interrupt_call(ARRIVAL_MS);
+            if (outcome == INTERRUPTED) {
+                r->interrupted++;
+            } else {
+                r->missed = outcome;
+                r->missed_any = 1;
+                interrupt_every = 0; /* it returned, or cannot be interrupted: just read */
+            }
         }
     }
 }

@@ -1,9 +1,9 @@
-/* udp_bind_basics.c - udp_bind, udp_local_port and udp_implicit_port.
+/* test_udp_bind_basics.c - udp_bind, udp_local_port and udp_implicit_port.
  *
  * Every test binds only ports the system picked (port 0) or a port it just saw free, and
  * peers whose two port bytes differ, so a missing htons/ntohs cannot hide.
  */
-#include "lab02_util.h"
+#include "helpers.h"
 #include "udp_bind.h"
 
 #include <arpa/inet.h>
@@ -32,7 +32,7 @@ static struct sockaddr_in local_addr(int fd)
     socklen_t len = sizeof a;
     memset(&a, 0, sizeof a);
     cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0,
-              "getsockname on the socket udp_bind returned failed: %s", strerror(errno));
+              "getsockname on the socket udp_bind returned failed: %s", errno_text(errno));
     return a;
 }
 
@@ -50,7 +50,7 @@ static int bind_ok(const char *host, const char *shown, uint16_t port, int slot)
 {
     int fd = udp_bind(host, port);
     cr_assert(fd >= 0, "udp_bind(%s, %u) should have returned a socket, but instead it returned %d "
-              "(errno: %s)", shown, (unsigned)port, fd, strerror(errno));
+              "(errno: %s)", shown, (unsigned)port, fd, errno_text(errno));
     fds[slot] = fd;
     return fd;
 }
@@ -140,11 +140,15 @@ Test(udp_bind, receives_on_loopback_when_bound_to_any_address, .fini = close_all
               "test set-up: sendto failed");
 
     struct udp_peer rx = {.fd = fd};
-    char buf[16];
-    ssize_t n = udp_peer_recv(&rx, buf, sizeof buf, NULL, EXPECT_MS);
+    char buf[16], got[DESCRIBE_LEN];
+    ssize_t n = udp_peer_recv(&rx, buf, sizeof buf, NULL, ARRIVAL_MS);
+    if (n < 0)
+        snprintf(got, sizeof got, "nothing within %d ms", ARRIVAL_MS);
+    else
+        describe_bytes(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf, got);
     cr_assert(n == 2 && memcmp(buf, "hi", 2) == 0,
-              "a socket from udp_bind(0.0.0.0, 0) should have received the datagram sent to "
-              "127.0.0.1 on its port, but instead nothing came within %d ms", EXPECT_MS);
+              "a socket from udp_bind(0.0.0.0, 0) should have received the datagram 'hi' sent "
+              "to 127.0.0.1 on its port, but instead it got %s", got);
 }
 
 Test(udp_bind, fails_with_eaddrinuse_when_the_port_is_taken, .fini = close_all,
@@ -159,7 +163,7 @@ Test(udp_bind, fails_with_eaddrinuse_when_the_port_is_taken, .fini = close_all,
     cr_assert(second == -1 && err == EADDRINUSE,
               "udp_bind(127.0.0.1, %u) while another socket holds that port should have "
               "returned -1 with errno EADDRINUSE, but instead it returned %d (errno: %s). "
-              "Was SO_REUSEADDR set?", (unsigned)port, second, strerror(err));
+              "Was SO_REUSEADDR set?", (unsigned)port, second, errno_text(err));
 }
 
 Test(udp_bind, never_sets_so_reuseaddr, .fini = close_all, .timeout = TEST_TIMEOUT_S)
@@ -168,7 +172,7 @@ Test(udp_bind, never_sets_so_reuseaddr, .fini = close_all, .timeout = TEST_TIMEO
     int on = -1;
     socklen_t len = sizeof on;
     cr_assert(getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, &len) == 0,
-              "getsockopt SO_REUSEADDR on the socket from udp_bind failed: %s", strerror(errno));
+              "getsockopt SO_REUSEADDR on the socket from udp_bind failed: %s", errno_text(errno));
     cr_assert(on == 0,
               "the socket from udp_bind(NULL, 0) should not have SO_REUSEADDR, but instead it "
               "is set to %d: another program could bind the same port and share the datagrams",
@@ -186,7 +190,7 @@ Test(udp_bind, fails_with_eaddrnotavail_for_an_address_this_host_lacks, .fini = 
     cr_assert(fd == -1 && err == EADDRNOTAVAIL,
               "udp_bind(192.0.2.1, 0) should have returned -1 with errno EADDRNOTAVAIL (bind "
               "cannot use an address the host does not have), but instead it returned %d "
-              "(errno: %s)", fd, strerror(err));
+              "(errno: %s)", fd, errno_text(err));
 }
 
 Test(udp_bind, closes_the_socket_when_bind_fails, .fini = close_all,
@@ -204,7 +208,7 @@ Test(udp_bind, closes_the_socket_when_bind_fails, .fini = close_all,
     cr_assert(after == before,
               "a udp_bind that fails (port %u taken, errno: %s) should have closed its socket, "
               "but instead the lowest free descriptor went from %d to %d", (unsigned)port,
-              strerror(err), before, after);
+              errno_text(err), before, after);
 }
 
 /* ---- udp_local_port ------------------------------------------------------------------ */
@@ -217,7 +221,7 @@ Test(udp_local_port, returns_the_bound_port_in_host_byte_order, .fini = close_al
     cr_assert(port == peer.port,
               "udp_local_port on a socket bound to 127.0.0.1:%u should have returned %u, but "
               "instead it returned %d (errno: %s)%s", (unsigned)peer.port, (unsigned)peer.port,
-              port, port < 0 ? strerror(errno) : "none",
+              port, port < 0 ? errno_text(errno) : "none",
               port == ((peer.port >> 8) | ((peer.port & 0xff) << 8)) ? ": ntohs missing" : "");
 }
 
@@ -230,7 +234,7 @@ Test(udp_local_port, reports_the_port_the_system_picked_for_port_0, .fini = clos
     cr_assert(port > 0 && (unsigned)port == real,
               "udp_local_port after udp_bind(NULL, 0) should have returned the port getsockname "
               "shows, %u, but instead it returned %d (errno: %s)", real, port,
-              port < 0 ? strerror(errno) : "none");
+              port < 0 ? errno_text(errno) : "none");
 }
 
 Test(udp_local_port, fails_on_a_descriptor_that_is_not_a_socket, .fini = close_all,
@@ -240,7 +244,7 @@ Test(udp_local_port, fails_on_a_descriptor_that_is_not_a_socket, .fini = close_a
     int good = udp_local_port(peer.fd);
     cr_assert(good == peer.port, "udp_local_port on a socket bound to 127.0.0.1:%u should have "
               "returned %u, but instead it returned %d (errno: %s)", (unsigned)peer.port,
-              (unsigned)peer.port, good, good < 0 ? strerror(errno) : "none");
+              (unsigned)peer.port, good, good < 0 ? errno_text(errno) : "none");
     int p[2];
     cr_assert(pipe(p) == 0, "test set-up: pipe failed");
     fds[0] = p[0];
@@ -249,7 +253,7 @@ Test(udp_local_port, fails_on_a_descriptor_that_is_not_a_socket, .fini = close_a
     int err = errno;
     cr_assert(port == -1 && err == ENOTSOCK,
               "udp_local_port on a pipe should have returned -1 with errno ENOTSOCK (from "
-              "getsockname), but instead it returned %d (errno: %s)", port, strerror(err));
+              "getsockname), but instead it returned %d (errno: %s)", port, errno_text(err));
 }
 
 /* ---- udp_implicit_port --------------------------------------------------------------- */
@@ -260,13 +264,13 @@ Test(udp_implicit_port, returns_the_source_port_the_peer_saw, .fini = close_all,
     cr_assert(udp_peer_open(&peer, "127.0.0.1") == 0, "test set-up: udp_peer_open failed");
     int port = udp_implicit_port(&peer.addr);
     cr_assert(port > 0, "udp_implicit_port should have returned a port, but instead it "
-              "returned %d (errno: %s)", port, strerror(errno));
+              "returned %d (errno: %s)", port, errno_text(errno));
 
     struct sockaddr_in from;
     char buf[64];
-    ssize_t n = udp_peer_recv(&peer, buf, sizeof buf, &from, EXPECT_MS);
+    ssize_t n = udp_peer_recv(&peer, buf, sizeof buf, &from, ARRIVAL_MS);
     cr_assert(n >= 0, "udp_implicit_port returned %d, but the peer received nothing within "
-              "%d ms", port, EXPECT_MS);
+              "%d ms", port, ARRIVAL_MS);
     cr_assert((unsigned)port == ntohs(from.sin_port),
               "udp_implicit_port should have returned the source port the peer saw, %u, but "
               "instead it returned %d (a port read before the send, a bound port, or no "
@@ -279,13 +283,13 @@ Test(udp_implicit_port, sends_exactly_the_4_bytes_ping, .fini = close_all,
     cr_assert(udp_peer_open(&peer, "127.0.0.1") == 0, "test set-up: udp_peer_open failed");
     int port = udp_implicit_port(&peer.addr);
     cr_assert(port > 0, "udp_implicit_port should have returned a port, but instead it "
-              "returned %d (errno: %s)", port, strerror(errno));
+              "returned %d (errno: %s)", port, errno_text(errno));
 
     char buf[64], shown[DESCRIBE_LEN];
-    ssize_t n = udp_peer_recv(&peer, buf, sizeof buf, NULL, EXPECT_MS);
+    ssize_t n = udp_peer_recv(&peer, buf, sizeof buf, NULL, ARRIVAL_MS);
     cr_assert(n == 4 && memcmp(buf, "ping", 4) == 0,
               "the peer should have received 'ping' (4 bytes), but instead it got %s",
-              n < 0 ? "nothing" : show_bytes(buf, (size_t)n, shown));
+              n < 0 ? "nothing" : describe_bytes(buf, (size_t)n, shown));
 }
 
 Test(udp_implicit_port, returns_a_port_from_the_ephemeral_range, .fini = close_all,
@@ -305,7 +309,7 @@ Test(udp_implicit_port, returns_a_port_from_the_ephemeral_range, .fini = close_a
     cr_assert(port >= (int)lo && port <= (int)hi,
               "udp_implicit_port should have returned a port the system picked, from its "
               "ephemeral range %u-%u, but instead it returned %d (errno: %s). Never bind this "
-              "socket: let sendto pick", lo, hi, port, port < 0 ? strerror(errno) : "none");
+              "socket: let sendto pick", lo, hi, port, port < 0 ? errno_text(errno) : "none");
 }
 
 Test(udp_implicit_port, closes_its_socket, .fini = close_all, .timeout = TEST_TIMEOUT_S)
