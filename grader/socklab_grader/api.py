@@ -23,7 +23,6 @@ from pathlib import Path
 
 from . import runner
 from .describe import show_output
-from .labs import Lab
 from .model import CheckResult, PlannedCheck
 
 TEST_TIMEOUT_S = 10       # one test; Criterion reports it as timed out
@@ -114,7 +113,7 @@ def _explain(outcome: TestOutcome | None, why_none: str) -> str:
     return "\n".join(lines) or outcome.status.lower()
 
 
-def api_checks(lab: Lab, planned: list[PlannedCheck], hints: dict[str, str],
+def api_checks(planned: list[PlannedCheck], hints: dict[str, str],
                test_binary: Path, cwd: Path) -> list[CheckResult]:
     """One result per planned API check, from one run of the test program."""
     started = time.monotonic()
@@ -123,7 +122,8 @@ def api_checks(lab: Lab, planned: list[PlannedCheck], hints: dict[str, str],
         why_none += f" (after {time.monotonic() - started:.1f} s)"
     results = []
     for check in planned:
-        suite, test = check.id.removeprefix(f"{lab.name}.api.").split(".")
+        assert check.criterion_test is not None, f"{check.id} is not an API check"
+        suite, test = check.criterion_test
         outcome = outcomes.get(f"{suite}::{test}")
         passed = outcome is not None and outcome.status == "PASSED"
         message = "ok"

@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 LABS_DIR = REPO / "labs"
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
-# `NAME := words`, `NAME = words` or `NAME += words`, the only forms a declaration uses.
-_ASSIGNMENT = re.compile(r"^([A-Z_]+)\s*(:=|\+=|=)\s*(.*?)\s*$")
+# `NAME := words` or `NAME += words`, the only forms a declaration uses.
+_ASSIGNMENT = re.compile(r"^([A-Z_]+)\s*(:=|\+=)\s*(.*?)\s*$")
+# What the grader reads; make would understand more, the grader must not guess.
+DECLARED = ("LAB", "STUDENT", "PROGRAMS", "API_POINTS")
 # `Test(suite, name` (also `Test(suite, name, .timeout = ...)`) at the start of a line.
 _CRITERION_TEST = re.compile(r"^Test\(\s*(\w+)\s*,\s*(\w+)\s*[,)]", re.M)
 
@@ -34,8 +36,6 @@ class Lab:
     name: str                          # 03_tcp
     student_files: tuple[str, ...]     # src/tcp.c, relative to the lab's folder
     programs: tuple[str, ...]          # tcp_echo_server ...: program P is built from src/P_main.c
-    provided: tuple[str, ...]          # other library sources of the lab
-    libraries: tuple[str, ...]         # -lcjson ...
     api_points: float                  # what each Criterion test is worth...
     api_points_by_suite: tuple[tuple[str, float], ...]   # ...but the tests of these suites
 
@@ -46,10 +46,6 @@ class Lab:
     @property
     def trusted_dir(self) -> Path:
         return LABS_DIR / self.name
-
-    @property
-    def checks_module(self) -> str:
-        return f"lab{self.number}"
 
     def api_worth(self, suite: str) -> float:
         """The points of one Criterion test of this suite."""
@@ -63,15 +59,26 @@ class Lab:
         return found
 
 
+def checks_module(lab_name: str) -> str:
+    """The name of the lab's wire-check module in checks/: lab03 for 03_tcp."""
+    return f"lab{lab_name[:2]}"
+
+
 def read_makefile(path: Path) -> dict[str, list[str]]:
-    """The variables a lab's Makefile assigns, each as its words (`+=` appends)."""
+    """The variables a lab's Makefile assigns, each as its words (`+=` appends). A declared
+    name (DECLARED) given in a form the grader does not read - `=`, `?=`, `override`, a
+    continued line, a `$(...)` - is an error, never a guess."""
     variables: dict[str, list[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].rstrip()
         match = _ASSIGNMENT.match(line)
-        if match:
+        if match and "$" not in line and not line.endswith("\\"):
             name, op, value = match.groups()
             words = value.split()
             variables[name] = variables.get(name, []) + words if op == "+=" else words
+        elif any(re.search(rf"\b{name}\b", line) for name in DECLARED):
+            raise DeclarationError(f"{path}:{number}: write `NAME := words` (or `+=`), "
+                                   f"without $(...) or a continued line: {line.strip()}")
     return variables
 
 
@@ -97,12 +104,15 @@ def declared(lab_dir: Path) -> Lab:
                          (word.split("=", 1) for word in words[1:]))
     except (IndexError, ValueError) as err:
         raise DeclarationError(f"{lab_dir}/Makefile: API_POINTS is not `N [SUITE=N]...`") from err
-    return Lab(name=lab_dir.name,
-               student_files=tuple(variables["STUDENT"]),
-               programs=tuple(variables.get("PROGRAMS", [])),
-               provided=tuple(variables.get("PROVIDED", [])),
-               libraries=tuple(variables.get("LDLIBS", [])),
-               api_points=api_points, api_points_by_suite=by_suite)
+    lab = Lab(name=lab_dir.name, student_files=tuple(variables["STUDENT"]),
+              programs=tuple(variables.get("PROGRAMS", [])),
+              api_points=api_points, api_points_by_suite=by_suite)
+    suites = {suite for suite, _ in lab.api_tests()}
+    unknown = [suite for suite, _ in by_suite if suite not in suites]
+    if unknown:
+        raise DeclarationError(f"{lab_dir}/Makefile: API_POINTS names no suite of tests/*.c: "
+                               f"{', '.join(unknown)}")
+    return lab
 
 
 @cache
@@ -110,9 +120,9 @@ def available() -> tuple[Lab, ...]:
     """Every lab of this tree that has a declaration and wire checks, in order."""
     found = []
     for makefile in sorted(LABS_DIR.glob("[0-9][0-9]_*/Makefile")):
-        lab = declared(makefile.parent)
-        if (CHECKS_DIR / f"{lab.checks_module}.py").exists():
-            found.append(lab)
+        # A lab still being built (no wire checks yet) is not graded, nor read.
+        if (CHECKS_DIR / f"{checks_module(makefile.parent.name)}.py").exists():
+            found.append(declared(makefile.parent))
     return tuple(found)
 
 

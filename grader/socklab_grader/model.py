@@ -31,6 +31,7 @@ class PlannedCheck:
     id: str
     name: str
     max_points: float
+    criterion_test: tuple[str, str] | None = None    # (suite, test) of an API check
 
     @classmethod
     def wire(cls, lab: str, slug: str, name: str, points: float) -> "PlannedCheck":
@@ -38,7 +39,8 @@ class PlannedCheck:
 
     @classmethod
     def api(cls, lab: str, suite: str, test: str, points: float) -> "PlannedCheck":
-        return cls(f"{lab}.api.{suite}.{test}", f"{suite}: {test.replace('_', ' ')}", points)
+        return cls(f"{lab}.api.{suite}.{test}", f"{suite}: {test.replace('_', ' ')}", points,
+                   (suite, test))
 
     def result(self, passed: bool, message: str, duration_s: float | None) -> CheckResult:
         return CheckResult(self.id, self.name, self.max_points if passed else 0,

@@ -26,32 +26,33 @@ LAB_TIMEOUT_S = 600      # everything one lab's checks may take together
 MAX_POINTS = 100
 
 
-def collect(planned: list[PlannedCheck], result_file: Path, unfinished: str) -> list[CheckResult]:
-    """One result per planned check, in order: the worker's, from the result file (one JSON
-    object a line), or failed with the reason `unfinished` where the worker wrote none. A
-    line cut short, or one naming no planned check, is passed over."""
-    known = {check.id for check in planned}
+def collect(planned: list[PlannedCheck], lines: bytes, unfinished: str) -> list[CheckResult]:
+    """One result per planned check, in order, from the worker's output (one JSON object a
+    line): only whether it passed, its message and its duration are taken, the first line
+    for each planned id, so points and names always come from the plan. A check with no
+    such line failed with the reason `unfinished`; lines that are cut short or malformed, or
+    that name no planned check, are passed over."""
+    by_id = {check.id: check for check in planned}
     finished: dict[str, CheckResult] = {}
-    try:
-        lines = result_file.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
+    for line in lines.decode("utf-8", "replace").splitlines():
         try:
-            result = CheckResult(**json.loads(line))
-        except (ValueError, TypeError):
+            data = json.loads(line)
+            check = by_id.get(data["id"]) if isinstance(data["id"], str) else None
+            passed, message, duration = data["passed"], data["message"], data["duration_s"]
+        except (ValueError, TypeError, KeyError):
             continue
-        if result.id in known:
-            finished[result.id] = result
+        if check is None or check.id in finished or not isinstance(message, str):
+            continue
+        measured = float(duration) if isinstance(duration, (int, float)) else None
+        finished[check.id] = check.result(passed is True, message, measured)
     return [finished.get(check.id) or check.result(False, unfinished, None) for check in planned]
 
 
 def _run_worker(lab: labs.Lab, built: build.Built, isolation: sandbox.Isolation) -> list[CheckResult]:
     """Run the worker on a built lab, in a fresh namespace where there is one."""
-    result_file = built.lab_dir.parent.parent / "result.jsonl"
     where = ["--netns"] if isolation.available else ["--no-lan", isolation.reason]
     argv = [*isolation.prefix, sys.executable, "-m", "socklab_grader.worker", "--lab", lab.name,
-            "--lab-dir", str(built.lab_dir), "--result", str(result_file), *where]
+            "--lab-dir", str(built.lab_dir), *where]
     env = {**os.environ, "PYTHONPATH": str(GRADER_DIR)}
     worker = runner.Program(argv, env=env, cwd=GRADER_DIR, limited=False)
     ended = worker.wait(LAB_TIMEOUT_S)
@@ -60,7 +61,7 @@ def _run_worker(lab: labs.Lab, built: build.Built, isolation: sandbox.Isolation)
     errors = worker.err().strip()
     if errors:
         unfinished += f"\nIts stderr:\n{errors[-2000:]}"
-    return collect(checks.plan(lab), result_file, unfinished)
+    return collect(checks.plan(lab), worker.out_bytes(), unfinished)
 
 
 def grade_lab(lab: labs.Lab, files: dict[str, bytes] | None,

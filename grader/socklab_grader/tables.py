@@ -31,7 +31,8 @@ def render(lab: labs.Lab) -> str:
     wire = checks.load(lab.name).checks
     for check in wire:
         lan = "; needs the test LAN" if check.lan else ""
-        rows.append(f"| `{check.slug}` | {check.name}{lan} | {_points(check.points)} |")
+        name = check.name.replace("|", "\\|")    # a | would end the cell
+        rows.append(f"| `{check.slug}` | {name}{lan} | {_points(check.points)} |")
     total = sum(check.points for check in wire)
     per_suite = Counter(suite for suite, _ in lab.api_tests())
     for suite, count in per_suite.items():
@@ -45,8 +46,9 @@ def render(lab: labs.Lab) -> str:
 
 def with_table(readme: str, lab: labs.Lab) -> str:
     """The README's text with its table brought up to date; ValueError without markers."""
-    start, end = readme.find(BEGIN), readme.find(END)
-    if start < 0 or end < start:
+    start = readme.find(BEGIN)
+    end = readme.find(END, start) if start >= 0 else -1
+    if end < 0:
         raise ValueError(f"no points table markers ({BEGIN!r} ... {END!r})")
     return f"{readme[:start]}{BEGIN}\n{render(lab)}\n{readme[end:]}"
 

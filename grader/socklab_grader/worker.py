@@ -4,17 +4,20 @@ Runs inside the grading run's own network namespace when there is one (see sandb
 that everything it starts - the student's programs, the test program, the grader's peers -
 sees only that namespace's loopback and test LAN.
 
-Each finished check is appended to the result file at once, one JSON object a line, so a
-worker stopped at its deadline loses only the checks it had not finished (pipeline.py marks
-those with the reason).
+Each finished check is written at once to the worker's standard output, one JSON object a
+line, so a worker stopped at its deadline loses only the checks it had not finished
+(pipeline.py marks those with the reason). Nothing else is written there: stray prints go
+to stderr, and every program the worker starts gets pipes of its own, so results never pass
+through a file a submission could reach.
 
-    python3 -m socklab_grader.worker --lab LAB --lab-dir DIR --result FILE [--netns | --no-lan WHY]
+    python3 -m socklab_grader.worker --lab LAB --lab-dir DIR [--netns | --no-lan WHY]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +25,8 @@ from typing import Callable
 
 from . import api, checks, labs, sandbox
 from .model import CheckResult
+
+MESSAGE_CAP = 8000
 
 
 def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str,
@@ -32,8 +37,8 @@ def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str,
                          lan=not lan_reason, lan_reason=lan_reason)
     for check in lab_checks.checks:
         emit(checks.run_check(lab.name, check, ctx))
-    planned_api = [c for c in checks.plan(lab) if ".api." in c.id]
-    for result in api.api_checks(lab, planned_api, lab_checks.api_hints,
+    planned_api = [c for c in checks.plan(lab) if c.criterion_test is not None]
+    for result in api.api_checks(planned_api, lab_checks.api_hints,
                                  lab_dir / "build" / "tests", lab_dir):
         emit(result)
 
@@ -42,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="socklab_grader.worker")
     parser.add_argument("--lab", required=True)
     parser.add_argument("--lab-dir", required=True, type=Path)
-    parser.add_argument("--result", required=True, type=Path)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--netns", action="store_true", help="set up loopback and the test LAN")
     where.add_argument("--no-lan", metavar="WHY", help="no namespace: grade on the host")
@@ -51,18 +55,29 @@ def main(argv: list[str] | None = None) -> int:
     if lab is None:
         parser.error(f"unknown lab {args.lab}")
 
+    # Results go out on the stdout the grader reads; fd 1 itself now leads to stderr.
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.set_inheritable(results.fileno(), False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
     lan_reason = args.no_lan or ""
     if args.netns:
         lan_reason = sandbox.set_up_network()
-        # This package, the lab and the result file stay where they are, even under /tmp.
+        # This package and the lab stay where they are, even under /tmp.
         why_not = sandbox.try_private_tmp(keep=[Path(__file__).parent, args.lab_dir,
-                                                args.result.parent, Path(sys.prefix)])
+                                                Path(sys.prefix)])
         if why_not:
             print(f"socklab worker: {why_not}", file=sys.stderr)
-    with args.result.open("a", encoding="utf-8") as out:
-        def emit(result: CheckResult) -> None:
-            out.write(json.dumps(asdict(result)) + "\n")
-            out.flush()
+    def emit(result: CheckResult) -> None:
+        # Every message cut to a size that keeps a lab's results within what the grader
+        # reads of this stream (runner.OUTPUT_CAP).
+        if len(result.message) > MESSAGE_CAP:
+            result.message = result.message[:MESSAGE_CAP] + "\n[... message cut]"
+        results.write(json.dumps(asdict(result)) + "\n")
+        results.flush()
+
+    with results:
         grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, emit)
     return 0
 

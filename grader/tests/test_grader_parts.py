@@ -126,20 +126,38 @@ def test_api_durations_are_criterions_own_or_none(nasty_report) -> None:
 
 # --- the pipeline ----------------------------------------------------------------------
 
-def test_a_worker_that_stops_early_keeps_every_finished_check(tmp_path: Path) -> None:
+def test_a_worker_that_stops_early_keeps_every_finished_check() -> None:
     """Checks the worker finished keep their result; only the others get the reason."""
     planned = [PlannedCheck.wire("01_udp_send", f"c{i}", f"check {i}", 5) for i in range(3)]
-    result_file = tmp_path / "result.jsonl"
     first = planned[0].result(True, "ok", 0.25)
-    result_file.write_text(json.dumps(asdict(first)) + "\n"
-                           + json.dumps(asdict(PlannedCheck.wire("01_udp_send", "other", "x", 99)
-                                               .result(True, "ok", 0.1))) + "\n"
-                           + '{"id": "01_udp_send.c1", "name": "check 1", "poi')
-    results = pipeline.collect(planned, result_file, "not graded: the worker was stopped")
+    other = PlannedCheck.wire("01_udp_send", "other", "x", 99).result(True, "ok", 0.1)
+    output = (json.dumps(asdict(first)) + "\n" + json.dumps(asdict(other)) + "\n"
+              + '{"id": "01_udp_send.c1", "name": "check 1", "poi').encode()
+    results = pipeline.collect(planned, output, "not graded: the worker was stopped")
     assert [r.id for r in results] == [c.id for c in planned]
     assert results[0] == first
     assert [(r.passed, r.points, r.message, r.duration_s) for r in results[1:]] == [
         (False, 0, "not graded: the worker was stopped", None)] * 2
+
+
+def test_what_the_worker_reports_cannot_change_points_names_or_crash_the_grader() -> None:
+    """Points and names always come from the plan, the first line for a check counts, and a
+    line of the wrong shape is passed over."""
+    planned = [PlannedCheck.wire("01_udp_send", slug, slug, 5) for slug in ("a", "b", "c")]
+    lines = [
+        {"id": "01_udp_send.a", "name": "forged", "points": 1000, "max_points": 1000,
+         "passed": False, "message": "real", "duration_s": 1},
+        {"id": "01_udp_send.a", "passed": True, "message": "later", "duration_s": 1},
+        {"id": ["01_udp_send.b"], "passed": True, "message": "x", "duration_s": 1},
+        {"id": "01_udp_send.b", "passed": "yes", "message": "truthy", "duration_s": "slow"},
+        {"id": "01_udp_send.c", "passed": True, "message": 7, "duration_s": None},
+        [1, 2], "text", None,
+    ]
+    output = "\n".join(json.dumps(line) for line in lines).encode() + b"\n\xff\xfe\n"
+    a, b, c = pipeline.collect(planned, output, "unfinished")
+    assert (a.name, a.points, a.max_points, a.passed, a.message) == ("a", 0, 5, False, "real")
+    assert (b.passed, b.points, b.message, b.duration_s) == (False, 0, "truthy", None)
+    assert (c.passed, c.message) == (False, "unfinished")
 
 
 def test_the_batch_progress_counts_every_submission_once_from_any_thread(capsys) -> None:

@@ -19,7 +19,7 @@ from typing import Callable
 from .. import runner
 from ..build import SHORT_IO_LIBRARY
 from ..peers import symmetric
-from ..labs import Lab
+from ..labs import Lab, checks_module
 from ..model import SKIPPED_PREFIX, CheckResult, PlannedCheck
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
@@ -179,7 +179,7 @@ def run_check(lab: str, check: Check, ctx: Context) -> CheckResult:
 
 def load(lab: str) -> LabChecks:
     """The checks of a lab: module checks/labNN.py defines CHECKS."""
-    module = importlib.import_module(f"{__name__}.lab{lab[:2]}")
+    module = importlib.import_module(f"{__name__}.{checks_module(lab)}")
     checks: LabChecks = module.CHECKS
     assert checks.lab == lab, f"{module.__name__} grades {checks.lab}, not {lab}"
     return checks

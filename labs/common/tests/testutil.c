@@ -224,23 +224,17 @@ static pthread_t call_thread;     /* the same thread; written before call_phase 
  * before call_phase says so. */
 static char call_stat_path[96];
 
-/* Runs of the handler inside the watched call; reset by interrupt_setup (and every test runs
- * in a process of its own). */
-static volatile sig_atomic_t handled_in_call;
-
-/* The handler also writes one byte per run, '1' when it ran inside the watched call, else
- * '0': interrupt_call, on another thread, waits for it (the count belongs to the call's
- * thread, and a pipe can be waited on with a deadline). */
+/* The handler writes one byte per run, '1' when it ran inside the watched call, else '0':
+ * interrupt_call, on another thread, waits for it (a pipe can be waited on with a
+ * deadline). */
 static int handled_pipe[2] = {-1, -1};
 
-static void count_interrupt(int sig)
+static void report_interrupt(int sig)
 {
     int saved = errno;
     char inside = atomic_load(&call_phase) == CALL_UNDER_WAY &&
                   (pid_t)syscall(SYS_gettid) == (pid_t)atomic_load(&call_tid) ? '1' : '0';
     (void)sig;
-    if (inside == '1')
-        handled_in_call++;
     (void)!write(handled_pipe[1], &inside, 1); /* async-signal-safe, never blocks */
     errno = saved;
 }
@@ -264,13 +258,12 @@ void interrupt_setup(void)
         }
     }
     drain_handled_pipe();
-    handled_in_call = 0;
     atomic_store(&call_phase, CALL_NONE);
     atomic_store(&call_tid, 0);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = count_interrupt;
+    sa.sa_handler = report_interrupt;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: an interrupted recv/send/poll fails with EINTR */
     cr_assert(sigaction(INTERRUPT_SIGNAL, &sa, NULL) == 0, "test set-up: sigaction failed "
@@ -293,7 +286,7 @@ void call_end(void)
     atomic_store(&call_phase, CALL_RETURNED);
 }
 
-int call_returned(void)
+static int call_returned(void)
 {
     return atomic_load(&call_phase) == CALL_RETURNED;
 }
@@ -367,9 +360,4 @@ int interrupt_attempt(enum interrupt_outcome outcome, int attempt, const char *c
                    INTERRUPT_ATTEMPTS, did != NULL ? "; the call " : "",
                    did != NULL ? did : "");
     return 0;
-}
-
-int interrupts_in_call(void)
-{
-    return handled_in_call;
 }

@@ -88,12 +88,12 @@ void udp_peer_close(struct udp_peer *peer);
  * A test of what a call does when a signal interrupts it (retry, or return -1 with EINTR)
  * must prove that the signal did interrupt it, or it could pass without testing anything:
  *   - interrupt_setup() installs a handler for INTERRUPT_SIGNAL without SA_RESTART (so an
- *     interrupted system call fails with EINTR); the handler counts its runs;
+ *     interrupted system call fails with EINTR);
  *   - the thread that makes the call brackets it with call_begin() and call_end();
  *   - another thread calls interrupt_call(): it waits until the call's thread sleeps inside
- *     the call (state S in /proc/self/task/TID/stat), sends INTERRUPT_SIGNAL to that thread,
- *     and waits until the handler has run; the handler tells whether the call was still
- *     under way when it ran.
+ *     the call (state S in its /proc/thread-self/stat), sends INTERRUPT_SIGNAL to that thread,
+ *     and waits until the handler has run; the handler tells (through a pipe) whether the
+ *     call was still under way on that thread when it ran.
  * A test repeats its set-up (up to INTERRUPT_ATTEMPTS times) while the call returned before
  * it could be interrupted, fails when it never could, and only then checks what the call
  * did. One call is watched at a time. */
@@ -104,16 +104,13 @@ void udp_peer_close(struct udp_peer *peer);
 /* How many times a test sets up its interrupted call before it gives up and fails. */
 #define INTERRUPT_ATTEMPTS 5
 
-/* Install the counting handler (no SA_RESTART), zero its count, forget any watched call.
- * Call it on the test's thread before starting the call (again for each attempt). */
+/* Install the handler (no SA_RESTART), drop what it reported before, forget the watched
+ * call. Call it on the test's thread before starting the call (again for each attempt). */
 void interrupt_setup(void);
 
 /* On the thread making the call, right before and right after it. */
 void call_begin(void);
 void call_end(void);
-
-/* 1 once call_end() ran. */
-int call_returned(void);
 
 /* Wait up to timeout_ms until the watched call's thread sleeps inside the call: 1 when it
  * does, 0 when the call returned first, -1 when neither happened in time. */
@@ -140,8 +137,5 @@ const char *interrupt_outcome_text(enum interrupt_outcome outcome);
  * outcome and what the call did (did, e.g. "returned -1 with errno ENOSYS ...", or NULL). */
 int interrupt_attempt(enum interrupt_outcome outcome, int attempt, const char *call,
                       const char *did);
-
-/* How many times the handler ran inside the watched call since interrupt_setup(). */
-int interrupts_in_call(void);
 
 #endif
