@@ -47,5 +47,17 @@ def show_output(text: str, limit: int = 600) -> str:
     return "\n".join("  | " + line for line in text.rstrip("\n").split("\n"))
 
 
+def first_difference(sent: bytes, got: bytes) -> int:
+    """Offset of the first byte where got differs from sent (len(got) when it is a prefix)."""
+    low, high = 0, min(len(sent), len(got))
+    while low < high:   # bisect on equal prefixes: fast on megabytes
+        mid = (low + high + 1) // 2
+        if sent[:mid] == got[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"

@@ -7,13 +7,15 @@ are different ports; 0x2020 is the same port in either byte order).
 
 from __future__ import annotations
 
+import os
+import random
 import select
 import socket
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Self
+from typing import TYPE_CHECKING, Callable, Iterator, Self
 
 if TYPE_CHECKING:
     from .runner import Program
@@ -33,6 +35,55 @@ def swapped(port: int) -> int:
 
 def symmetric(port: int) -> bool:
     return swapped(port) == port
+
+
+# The seed of every seeded chunking, unless SOCKLAB_SEED says otherwise: grading is
+# repeatable, and a student replays a failure with the seed its message prints.
+SEED_ENV = "SOCKLAB_SEED"
+DEFAULT_SEED = 4
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How a peer cuts the bytes it sends into writes. A stream has no message boundaries,
+    so a correct reader gives the same result under each: all bytes in one write (messages
+    glued together), one byte per write with TCP_NODELAY (every length and header split), or
+    writes of random sizes from a seed (the same cuts every run with the same seed)."""
+
+    kind: str                   # "glued" | "dribble" | "random"
+    seed: int = 0
+    largest: int = 4096         # random: the largest write
+
+    @classmethod
+    def seeded(cls, largest: int = 4096) -> "Chunking":
+        return cls("random", int(os.environ.get(SEED_ENV, DEFAULT_SEED)), largest)
+
+    def pieces(self, data: bytes) -> Iterator[memoryview]:
+        view = memoryview(data)
+        if self.kind == "glued":
+            yield view
+        elif self.kind == "dribble":
+            for i in range(len(view)):
+                yield view[i:i + 1]
+        else:
+            draw = random.Random(self.seed)
+            at = 0
+            while at < len(view):
+                size = draw.randint(1, self.largest)
+                yield view[at:at + size]
+                at += size
+
+    def describe(self) -> str:
+        if self.kind == "glued":
+            return "all in one write"
+        if self.kind == "dribble":
+            return "one byte per write (TCP_NODELAY)"
+        return (f"writes of 1 to {self.largest} bytes at random, seed {self.seed} "
+                f"({SEED_ENV}={self.seed} grader/grade ... makes the same cuts)")
+
+
+GLUED = Chunking("glued")
+DRIBBLE = Chunking("dribble")
 
 
 class _Closing:
@@ -174,6 +225,20 @@ def _tcp_bound(host: str) -> socket.socket:
             sock.close()
 
 
+def _send_chunked(sock: socket.socket, data: bytes, timeout: float, chunking: Chunking) -> None:
+    """sendall of each piece in turn, all within timeout; raises OSError (TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    if chunking.kind != "glued":     # each small write goes out at once, as its own segment
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for piece in chunking.pieces(data):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the program took {len(data)} bytes no faster than "
+                               f"{timeout:g} s allowed")
+        sock.settimeout(left)
+        sock.sendall(piece)
+
+
 class TcpConn(_Closing):
     """One TCP connection of the grader's: bytes in and out with deadlines, everything
     received kept in `received`, and the ways a real peer ends a connection."""
@@ -200,11 +265,11 @@ class TcpConn(_Closing):
     def local_port(self) -> int:
         return self.sock.getsockname()[1]
 
-    def send(self, data: bytes, timeout: float = CONNECT_S) -> bool:
-        """Send all of data; False when the program did not take it in time or has gone."""
+    def send(self, data: bytes, timeout: float = CONNECT_S, chunking: Chunking = GLUED) -> bool:
+        """Send all of data, cut into writes as chunking says; False when the program did
+        not take it in time or has gone."""
         try:
-            self.sock.settimeout(timeout)
-            self.sock.sendall(data)
+            _send_chunked(self.sock, data, timeout, chunking)
             return True
         except OSError as err:
             self.error = err
@@ -242,16 +307,17 @@ class TcpConn(_Closing):
         self.read_until(lambda _: False, timeout)
         return self.eof
 
-    def echo(self, data: bytes, timeout: float) -> bytes:
-        """Send data, then half-close, while reading what comes back at the same time (a
-        peer that only writes would fill both directions' buffers and stall a correct echo
-        server). What came back: len(data) bytes, or less at EOF, an error or the deadline."""
+    def echo(self, data: bytes, timeout: float, chunking: Chunking = GLUED,
+             expect: int | None = None) -> bytes:
+        """Send data (cut as chunking says), then half-close, while reading what comes back
+        at the same time (a peer that only writes would fill both directions' buffers and
+        stall a correct echo server). What came back: `expect` bytes (default len(data)),
+        or less at EOF, an error or the deadline."""
         writer_sock = self.sock.dup()   # its own timeout; shutdown acts on the connection
 
         def write() -> None:
             try:
-                writer_sock.settimeout(timeout)
-                writer_sock.sendall(data)
+                _send_chunked(writer_sock, data, timeout, chunking)
                 writer_sock.shutdown(socket.SHUT_WR)
             except OSError as err:
                 self.error = self.error or err
@@ -259,7 +325,7 @@ class TcpConn(_Closing):
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
         try:
-            return self.read_count(len(data), timeout)
+            return self.read_count(len(data) if expect is None else expect, timeout)
         finally:
             if writer.is_alive():   # still blocked in sendall: end it, then close
                 writer_sock.shutdown(socket.SHUT_RDWR)

@@ -18,7 +18,8 @@ from typing import Callable
 
 from .. import runner
 from ..build import SHORT_IO_LIBRARY
-from ..peers import symmetric
+from ..describe import show_output
+from ..peers import TcpConn, symmetric
 from ..labs import Lab, checks_module
 from ..model import SKIPPED_PREFIX, CheckResult, PlannedCheck
 
@@ -30,6 +31,7 @@ RECEIVE_S = 3.0      # a datagram or reply arrives
 SYMMETRIC_TRIES = 8  # a server started on port 0 that drew a port with two equal bytes is
                      # started again, at most this often (byte-order mistakes hide there)
 STDERR_HINT = "the program prints the errno of the call of yours that failed: see its stderr"
+LISTENING = r"^listening on (\d+\.\d+\.\d+\.\d+):(\d+)$"    # a TCP server's first line
 
 
 class CheckFailed(Exception):
@@ -124,6 +126,44 @@ class Context:
         for prog in self.programs:
             prog.stop()
         self.programs.clear()
+
+
+def start_tcp_server(ctx: Context, program: str, *args: object, port: int = 0,
+                     short_io: ShortIO | None = None,
+                     listen_function: str = "the function") -> tuple[runner.Program, int]:
+    """Start a TCP server and wait for its `listening on` line; the server and its port
+    (with port 0, never one whose two bytes are equal). listen_function names the student
+    function that makes the listening socket, for the hint."""
+    prog, match = ctx.start_server(program, *args, port, line=LISTENING,
+                                   redraw_symmetric=port == 0, short_io=short_io)
+    if match is None:
+        ended = prog.wait(1.0)
+        raise CheckFailed(
+            f"{program} {' '.join(map(str, (*args, port)))} printed no line "
+            f"'listening on A.B.C.D:PORT'; it {ended.describe()}.\nstdout:\n"
+            f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}",
+            skeleton_hint(prog, STDERR_HINT, listen_function))
+    return prog, int(match.group(2))
+
+
+def connect_to(prog: runner.Program, port: int, what: str = "a client",
+               hint: str = "the server must listen() on the port it prints") -> TcpConn:
+    """A grader's connection to a student's server, or CheckFailed saying why not."""
+    try:
+        return TcpConn.connect("127.0.0.1", port)
+    except OSError as err:
+        state = prog.exit().describe() if prog.has_exited() else "was running"
+        raise CheckFailed(f"{what} could not connect to 127.0.0.1:{port}: "
+                          f"{err.strerror or err}; {prog.argv[0].rsplit('/', 1)[-1]} {state}.",
+                          hint)
+
+
+def server_state(prog: runner.Program) -> str:
+    """One line on a server after a failure: still running, or how it ended and its stderr."""
+    name = prog.argv[0].rsplit("/", 1)[-1]
+    if not prog.has_exited():
+        return f"{name} is still running."
+    return f"{name} {prog.exit().describe()}; stderr:\n{show_output(prog.err())}"
 
 
 CheckFunc = Callable[[Context], None]

@@ -15,10 +15,10 @@ import re
 import time
 from pathlib import Path
 
-from . import (READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context, LabChecks,
-               ShortIO, skeleton_hint)
+from . import (LISTENING, READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context,
+               LabChecks, ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
 from .. import runner
-from ..describe import plural, show_bytes, show_output
+from ..describe import first_difference, plural, show_bytes, show_output
 from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
@@ -43,7 +43,6 @@ API_HINTS = {
 
 CHECKS = LabChecks("03_tcp", API_HINTS)
 
-LISTENING = r"^listening on (\d+\.\d+\.\d+\.\d+):(\d+)$"
 LARGE = 8 << 20               # bytes in the large echo
 LARGE_S = 30.0                # its deadline: generous for a loaded machine
 IDLE_SERVED_S = 3.0           # a second client is answered while the first sits idle
@@ -62,33 +61,13 @@ LINE_IO = ShortIO(send=2, recv=3)
 
 def _server(ctx: Context, *args: object, port: int = 0,
             short_io: ShortIO | None = None) -> tuple[runner.Program, int]:
-    """Start tcp_echo_server and wait for its `listening on` line; the server and its port
-    (with port 0, never one whose two bytes are equal)."""
-    prog, match = ctx.start_server("tcp_echo_server", *args, port, line=LISTENING,
-                                   redraw_symmetric=port == 0, short_io=short_io)
-    if match is None:
-        ended = prog.wait(1.0)
-        raise CheckFailed(
-            f"tcp_echo_server {' '.join(map(str, (*args, port)))} printed no line "
-            f"'listening on A.B.C.D:PORT'; it {ended.describe()}.\nstdout:\n"
-            f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}",
-            skeleton_hint(prog, STDERR_HINT, "tcp_listen"))
-    return prog, int(match.group(2))
+    """Start tcp_echo_server; it and its port."""
+    return start_tcp_server(ctx, "tcp_echo_server", *args, port=port, short_io=short_io,
+                            listen_function="tcp_listen")
 
 
 def _connect(prog: runner.Program, port: int, what: str = "a client") -> TcpConn:
-    try:
-        return TcpConn.connect("127.0.0.1", port)
-    except OSError as err:
-        raise CheckFailed(f"{what} could not connect to 127.0.0.1:{port}: {err.strerror or err}; "
-                          f"tcp_echo_server {prog.exit().describe() if prog.has_exited() else 'was running'}.",
-                          "tcp_listen must bind and listen() on the port it prints")
-
-
-def _server_state(prog: runner.Program) -> str:
-    if not prog.has_exited():
-        return "tcp_echo_server is still running."
-    return (f"tcp_echo_server {prog.exit().describe()}; stderr:\n{show_output(prog.err())}")
+    return connect_to(prog, port, what, "tcp_listen must bind and listen() on the port it prints")
 
 
 def _expect_echo(prog: runner.Program, conn: TcpConn, sent: bytes, expected: bytes,
@@ -98,19 +77,7 @@ def _expect_echo(prog: runner.Program, conn: TcpConn, sent: bytes, expected: byt
         raise CheckFailed(
             f"{what} sent {show_bytes(sent)}\nexpected back {show_bytes(expected)}\n"
             f"got back {show_bytes(got)}{' and then the end of the stream' if conn.eof else ''}"
-            f"\n{_server_state(prog)}", hint)
-
-
-def _first_difference(sent: bytes, got: bytes) -> int:
-    """Offset of the first byte where got differs from sent (len(got) when it is a prefix)."""
-    low, high = 0, min(len(sent), len(got))
-    while low < high:   # bisect on equal prefixes: fast on megabytes
-        mid = (low + high + 1) // 2
-        if sent[:mid] == got[:mid]:
-            low = mid
-        else:
-            high = mid - 1
-    return low
+            f"\n{server_state(prog)}", hint)
 
 
 def _sha(data: bytes) -> str:
@@ -168,7 +135,7 @@ def echo_large(ctx: Context) -> None:
         got = conn.echo(data, LARGE_S)
         if got == data:
             return
-        at = _first_difference(data, got)
+        at = first_difference(data, got)
         if len(got) == len(data):
             ended = "as many bytes as were sent, but not the same bytes"
         elif conn.eof:
@@ -183,7 +150,7 @@ def echo_large(ctx: Context) -> None:
             f"grader's short-I/O shim ({BULK_IO.describe()}).\nIt got back {len(got)} bytes "
             f"(sha256 {_sha(got)}...); {ended}.\nThe first {at} bytes were right; from byte "
             f"{at} on:\n  sent {show_bytes(data[at:at + 16])}\n  got  "
-            f"{show_bytes(got[at:at + 16])}\n{_server_state(prog)}",
+            f"{show_bytes(got[at:at + 16])}\n{server_state(prog)}",
             _large_hint(data, got, at))
 
 
@@ -205,7 +172,7 @@ def idle_client(ctx: Context) -> None:
                     f"a first client got its echo and then stayed connected, sending nothing. "
                     f"A second client connected and sent {show_bytes(b'second' + bytes([10]))}; "
                     f"within {IDLE_SERVED_S:g} s it got back {show_bytes(got)}.\n"
-                    f"{_server_state(prog)}",
+                    f"{server_state(prog)}",
                     "an iterative server serves one client at a time, so an idle client holds "
                     "up every other: serve clients concurrently (a thread per client, fork(), "
                     "or one poll() loop over all sockets)")
@@ -232,7 +199,7 @@ def many_clients(ctx: Context) -> None:
                 f"{CLIENTS} clients connected at once, then each sent its own line; "
                 f"{plural(len(wrong), 'client')} did not get their own line back:\n  "
                 + "\n  ".join(wrong[:5]) + ("\n  ..." if len(wrong) > 5 else "")
-                + f"\n{_server_state(prog)}",
+                + f"\n{server_state(prog)}",
                 "each client needs its own socket for its whole session: a thread given "
                 "&connfd reads it after accept() has overwritten it for the next client; "
                 "pass the fd by value (or a malloc'ed copy); fork() and poll() servers must "
@@ -281,7 +248,7 @@ def disconnect_on_eof(ctx: Context) -> None:
         raise CheckFailed(
             f"a client (port {client_port}) got its echo and closed the connection; within "
             f"{RECEIVE_S:g} s tcp_echo_server printed no 'disconnected 127.0.0.1:{client_port}'."
-            f"\nIts stdout:\n{show_output(prog.out())}\n{_server_state(prog)}",
+            f"\nIts stdout:\n{show_output(prog.out())}\n{server_state(prog)}",
             "when the client closes, recv() returns 0: that is the end of the stream, not "
             "'no data yet'. End the session there (a loop that calls recv again spins "
             "forever), close the socket and print 'disconnected'")
@@ -301,7 +268,7 @@ def server_closes_on_eof(ctx: Context) -> None:
             f"{show_bytes(conn.received)} and "
             + ("then the end of the stream." if conn.eof else
                f"the connection was still open after {RECEIVE_S:g} s.")
-            + f"\n{_server_state(prog)}",
+            + f"\n{server_state(prog)}",
             "when recv() returns 0 the session is over: close the client's socket. The "
             "connection ends only when every copy of the fd is closed: after fork(), the "
             "parent must close its copy of the client's fd (the child serves it)")
