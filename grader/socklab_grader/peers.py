@@ -328,7 +328,10 @@ class TcpConn(_Closing):
             return self.read_count(len(data) if expect is None else expect, timeout)
         finally:
             if writer.is_alive():   # still blocked in sendall: end it, then close
-                writer_sock.shutdown(socket.SHUT_RDWR)
+                try:
+                    writer_sock.shutdown(socket.SHUT_RDWR)
+                except OSError:     # the connection ended meanwhile: nothing to unblock
+                    pass
             writer.join(timeout)
             writer_sock.close()
 

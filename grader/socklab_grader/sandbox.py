@@ -28,6 +28,7 @@ LAN_DEVICE = "socklab0"
 
 PRIVATE_TMP = "/tmp"
 _MOUNT_TMP = f"mount -t tmpfs -o size=512m,mode=1777 socklab-tmp {PRIVATE_TMP}"
+PRIVATE_PROC = "/tmp/.socklab-proc"
 PRIVATE_SHM = "/dev/shm"
 _MOUNT_SHM = f"mount -t tmpfs -o size=512m,mode=1777 socklab-shm {PRIVATE_SHM}"
 
@@ -133,6 +134,19 @@ def mount_private_tmp(keep: Iterable[Path]) -> None:
         os.close(old_tmp)
     if os.path.isdir(PRIVATE_SHM):
         _run(_MOUNT_SHM.split())
+
+
+def namespace_proc() -> Path | None:
+    """Inside the fresh PID namespace, with the private /tmp: a procfs of this namespace
+    mounted at PRIVATE_PROC, for the grader's own look at its programs (their memory), whose
+    pids are this namespace's while /proc shows the host's. /proc itself stays as it is.
+    None where that mount fails: then no procfs names the programs by their pids."""
+    try:
+        Path(PRIVATE_PROC).mkdir(exist_ok=True)
+        _run(["mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "socklab-proc", PRIVATE_PROC])
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(PRIVATE_PROC)
 
 
 def _top_under_tmp(path: Path) -> str | None:

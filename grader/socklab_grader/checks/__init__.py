@@ -84,6 +84,7 @@ class Context:
     lab_dir: Path
     lan: bool                # the test LAN exists (we run in a namespace of our own)
     lan_reason: str = ""     # why not
+    proc: Path | None = Path("/proc")   # a procfs where the programs' pids are valid, if any
     programs: list[runner.Program] = field(default_factory=list)
 
     def start(self, program: str, *args: object, stdin: bytes | None = None,
@@ -121,6 +122,18 @@ class Context:
         prog = self.start(program, *args, stdin=stdin, short_io=short_io)
         prog.wait(timeout)
         return prog
+
+    def peak_memory_kib(self, prog: runner.Program) -> int | None:
+        """The most memory (resident set, VmHWM) a running program has held so far, in KiB;
+        None once it has exited or where it cannot be read."""
+        if self.proc is None:
+            return None
+        try:
+            status = (self.proc / str(prog.proc.pid) / "status").read_text()
+        except OSError:
+            return None
+        match = re.search(r"^VmHWM:\s+(\d+) kB$", status, re.M)
+        return int(match.group(1)) if match else None
 
     def stop_all(self) -> None:
         for prog in self.programs:
