@@ -1,9 +1,10 @@
 /* short_io.c - make stream-socket I/O short on purpose, the same way on every run.
  *
  * Loaded with LD_PRELOAD into a student's program by the grader. Every send, sendto,
- * write, recv, recvfrom and read on a stream (SOCK_STREAM) socket is handed to the C library
- * with its length capped; calls on any other file (stdin, a pipe, a UDP socket) go through
- * untouched. A correct program loops until every byte is moved and cannot tell the
+ * sendmsg, write, writev, recv, recvfrom, recvmsg, read and readv on a stream (SOCK_STREAM)
+ * socket is handed to the C library with its length capped (the scatter/gather calls get
+ * their buffer list cut to the cap); calls on any other file (stdin, a pipe, a UDP socket)
+ * go through untouched. A correct program loops until every byte is moved and cannot tell the
  * difference; one that ignores send()'s return value, resends from the start of its buffer,
  * or takes one recv() for one message breaks on every run, not once in a thousand.
  *
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define TRACKED_FDS 4096 /* per-fd call counters; higher fds share theirs modulo this */
@@ -33,6 +35,9 @@ typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
 typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
 
 static send_fn real_send;
 static sendto_fn real_sendto;
@@ -40,6 +45,9 @@ static write_fn real_write;
 static recv_fn real_recv;
 static recvfrom_fn real_recvfrom;
 static read_fn real_read;
+static sendmsg_fn real_sendmsg;
+static recvmsg_fn real_recvmsg;
+static iov_fn real_writev, real_readv;
 
 static size_t send_cap, recv_cap; /* 0: no cap */
 static uint64_t seed;
@@ -60,6 +68,10 @@ __attribute__((constructor)) static void short_io_init(void)
     real_recv = (recv_fn)dlsym(RTLD_NEXT, "recv");
     real_recvfrom = (recvfrom_fn)dlsym(RTLD_NEXT, "recvfrom");
     real_read = (read_fn)dlsym(RTLD_NEXT, "read");
+    real_sendmsg = (sendmsg_fn)dlsym(RTLD_NEXT, "sendmsg");
+    real_recvmsg = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
+    real_writev = (iov_fn)dlsym(RTLD_NEXT, "writev");
+    real_readv = (iov_fn)dlsym(RTLD_NEXT, "readv");
     send_cap = number_from_env("SOCKLAB_SHORT_SEND");
     recv_cap = number_from_env("SOCKLAB_SHORT_RECV");
     seed = number_from_env("SOCKLAB_SHORT_SEED");
@@ -130,4 +142,79 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
 ssize_t read(int fd, void *buf, size_t len)
 {
     return real_read(fd, buf, capped(fd, len, recv_cap));
+}
+
+/* ---- scatter/gather: the same caps over a list of buffers ---- */
+
+#define IOV_KEPT 64 /* a cut list holds at most this many buffers (the cap is small) */
+
+static size_t iov_total(const struct iovec *iov, size_t count)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+/* The first `limit` bytes of the list iov, as a list in out; its length. */
+static size_t iov_cut(const struct iovec *iov, size_t count, size_t limit,
+                      struct iovec out[IOV_KEPT])
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < count && limit > 0 && kept < IOV_KEPT; i++) {
+        size_t take = iov[i].iov_len < limit ? iov[i].iov_len : limit;
+        out[kept].iov_base = iov[i].iov_base;
+        out[kept++].iov_len = take;
+        limit -= take;
+    }
+    return kept;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
+    size_t limit = capped(fd, total, send_cap);
+    if (limit == total)
+        return real_sendmsg(fd, msg, flags);
+    struct iovec cut[IOV_KEPT];
+    struct msghdr shorter = *msg;
+    shorter.msg_iov = cut;
+    shorter.msg_iovlen = iov_cut(msg->msg_iov, msg->msg_iovlen, limit, cut);
+    return real_sendmsg(fd, &shorter, flags);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
+    size_t limit = flags & MSG_WAITALL ? total : capped(fd, total, recv_cap);
+    if (limit == total)
+        return real_recvmsg(fd, msg, flags);
+    struct iovec cut[IOV_KEPT], *whole = msg->msg_iov;
+    size_t count = msg->msg_iovlen;
+    msg->msg_iov = cut;
+    msg->msg_iovlen = iov_cut(whole, count, limit, cut);
+    ssize_t got = real_recvmsg(fd, msg, flags);
+    msg->msg_iov = whole; /* the caller's list, as it gave it (the kernel fills its buffers) */
+    msg->msg_iovlen = count;
+    return got;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int count)
+{
+    struct iovec cut[IOV_KEPT];
+    size_t total = count > 0 ? iov_total(iov, (size_t)count) : 0;
+    size_t limit = capped(fd, total, send_cap);
+    if (limit == total)
+        return real_writev(fd, iov, count);
+    return real_writev(fd, cut, (int)iov_cut(iov, (size_t)count, limit, cut));
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int count)
+{
+    struct iovec cut[IOV_KEPT];
+    size_t total = count > 0 ? iov_total(iov, (size_t)count) : 0;
+    size_t limit = capped(fd, total, recv_cap);
+    if (limit == total)
+        return real_readv(fd, iov, count);
+    return real_readv(fd, cut, (int)iov_cut(iov, (size_t)count, limit, cut));
 }

@@ -1,8 +1,8 @@
 """The points table of each lab's walkthrough, generated from the grader's own checks.
 
-Each labs/NN_name/README.md holds its table between the two marker lines below; `make
-tables` rewrites it there, and the grader's tests fail when a README's table differs from
-what the grader really scores.
+Each labs/NN_name/README.md (and README.zh-CN.md, where there is one) holds its table between
+the two marker lines below; `make tables` rewrites it there, and the grader's tests fail when
+a README's table differs from what the grader really scores.
 
     python3 -m socklab_grader.tables           rewrite every lab README's table
     python3 -m socklab_grader.tables --check   exit 1 naming each README that is out of date
@@ -59,20 +59,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for lab in labs.available():
-        readme: Path = lab.trusted_dir / "README.md"
-        try:
-            text = readme.read_text(encoding="utf-8")
-            updated = with_table(text, lab)
-        except (OSError, ValueError) as err:
-            print(f"tables: {readme}: {err}", file=sys.stderr)
-            return 1
-        if updated != text:
-            stale.append(readme)
-            if not args.check:
-                readme.write_text(updated, encoding="utf-8")
+        for readme in readmes(lab):
+            if _update(readme, lab, args.check):
+                stale.append(readme)
     for readme in stale:
         print(f"tables: {readme}: {'out of date' if args.check else 'rewritten'}", file=sys.stderr)
     return 1 if args.check and stale else 0
+
+
+def readmes(lab: labs.Lab) -> list[Path]:
+    """The lab's walkthrough, and its translation when there is one."""
+    return [p for p in (lab.trusted_dir / "README.md", lab.trusted_dir / "README.zh-CN.md")
+            if p.name == "README.md" or p.exists()]
+
+
+def _update(readme: Path, lab: labs.Lab, check_only: bool) -> bool:
+    """Whether readme's table was out of date (and, unless check_only, rewrite it)."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+        updated = with_table(text, lab)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"tables: {readme}: {err}") from err
+    if updated != text and not check_only:
+        readme.write_text(updated, encoding="utf-8")
+    return updated != text
 
 
 if __name__ == "__main__":

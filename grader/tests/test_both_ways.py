@@ -71,9 +71,11 @@ def test_every_criterion_test_is_scored(lab: labs.Lab) -> None:
 
 @pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
 def test_the_walkthrough_points_table_is_the_graders(lab: labs.Lab) -> None:
-    """Each README's table is generated (`make tables`): it can never drift from the checks."""
-    readme = (lab.trusted_dir / "README.md").read_text(encoding="utf-8")
-    assert tables.with_table(readme, lab) == readme, "run `make tables`"
+    """Each README's table (in each language) is generated (`make tables`): it can never
+    drift from the checks."""
+    for path in tables.readmes(lab):
+        readme = path.read_text(encoding="utf-8")
+        assert tables.with_table(readme, lab) == readme, f"{path.name}: run `make tables`"
 
 
 @pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
@@ -120,5 +122,7 @@ def test_a_correct_submission_written_another_way_scores_full_marks(
         lab: labs.Lab, submission: Path, lan_available: bool) -> None:
     """02/threads: sockaddr_in by hand, recvfrom with MSG_TRUNC, the chat on two threads;
     03/fork: a process per client, one byte per recv, inet_pton;
-    03/poll: one thread and one poll() loop over every client."""
+    03/poll: one thread and one poll() loop over every client;
+    04/buffered: frames found with recv(MSG_PEEK), stdio with large buffers for the files;
+    04/waitall: recv(MSG_WAITALL), the prefix and the payload in two send() calls."""
     assert_full_marks(lab, grade_json("--lab", lab.name, submission), lan_available)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 
 from fixture_patches import (FIXTURES, Fixture, FixtureError, fixtures, materialize,
-                             materialize_one, solution_file, student_file)
+                             materialize_one, solution_files, student_files)
 from socklab_grader import checks
 
 LABS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
@@ -20,7 +20,9 @@ PATCHES = [f for f in ALL if f.is_patch]
 
 
 def _filename(lab: str) -> str:
-    return PurePosixPath(student_file(lab)).name
+    """The student file of a lab that has one."""
+    [name] = student_files(lab)
+    return name
 
 
 def _declared_checks(lab: str) -> set[str]:
@@ -31,16 +33,17 @@ def test_every_lab_with_fixtures_has_some_and_a_solution() -> None:
     assert LABS
     for lab in LABS:
         assert fixtures(lab), lab
-        assert solution_file(lab).is_file(), lab
+        assert all(path.is_file() for path in solution_files(lab).values()), lab
 
 
 @pytest.mark.parametrize("fixture", ALL, ids=IDS)
 def test_the_fixture_applies_to_the_current_solution(fixture: Fixture, tmp_path: Path) -> None:
     folder = materialize_one(fixture, tmp_path)
-    filename = _filename(fixture.lab)
+    solutions = solution_files(fixture.lab)
     assert folder == tmp_path / fixture.name
-    assert [p.name for p in folder.iterdir()] == [filename]  # no .orig, no .rej
-    assert (folder / filename).read_bytes() != solution_file(fixture.lab).read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(solutions)  # no .orig, no .rej
+    assert any((folder / name).read_bytes() != path.read_bytes()
+               for name, path in solutions.items())
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -48,7 +51,8 @@ def test_materialize_builds_a_submission_folder_per_fixture(lab: str, tmp_path: 
     built = materialize(lab, tmp_path / "batch")
     assert built == {f.name: tmp_path / "batch" / f.name for f in fixtures(lab)}
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == sorted(built)
-    assert all((folder / _filename(lab)).is_file() for folder in built.values())
+    assert all((folder / name).is_file() for folder in built.values()
+               for name in student_files(lab))
 
 
 @pytest.mark.parametrize("fixture", ALL, ids=IDS)
@@ -61,7 +65,7 @@ def test_the_fixture_names_a_check_of_its_lab_a_word_and_its_bug(fixture: Fixtur
 @pytest.mark.parametrize("fixture", PATCHES, ids=[f"{f.lab[:2]}-{f.name}" for f in PATCHES])
 def test_the_patch_shows_the_bug_and_nothing_else(fixture: Fixture) -> None:
     """The diff adds no header comment or title claiming to be the reference solution."""
-    diff = fixture.source.read_text().split(f"\n--- a/{_filename(fixture.lab)}\n", 1)[1]
+    diff = fixture.source.read_text().split("\n--- a/", 1)[1]
     added = [line for line in diff.splitlines() if line.startswith("+")]
     assert not any("socklab fixture" in line or "reference solution" in line for line in added)
 
@@ -89,7 +93,8 @@ def _reversed(real: Fixture, tmp_path: Path) -> str:
     buggy = materialize_one(real, tmp_path / "real") / _filename(LAB)
     name = _filename(LAB)
     diff = subprocess.run(["diff", "-u", "--label", f"a/{name}", "--label", f"b/{name}",
-                           str(buggy), str(solution_file(LAB))], capture_output=True, text=True)
+                           str(buggy), str(solution_files(LAB)[name])], capture_output=True,
+                          text=True)
     assert diff.returncode == 1, diff.stderr
     return f"check={real.check} names='{real.word}'\nthe bug, undone\n\n{diff.stdout}"
 
@@ -135,3 +140,24 @@ def test_a_whole_file_fixture_is_copied_as_it_is(tmp_path: Path) -> None:
     assert fixture.description == "BUG: written from scratch, send() once."
     built = materialize(LAB, tmp_path / "batch", root=root)
     assert (built["from_scratch"] / _filename(LAB)).read_bytes() == source.read_bytes()
+
+
+def test_a_patch_may_change_several_student_files_of_a_lab(tmp_path: Path) -> None:
+    """Lab 04 has two student files: one patch may change both, each by its base name."""
+    lab = "04_sticky_packets"
+    solutions = solution_files(lab)
+    assert sorted(solutions) == ["filexfer.c", "frame.c"]
+    diffs = []
+    for name, path in solutions.items():
+        changed = tmp_path / f"changed-{name}"
+        changed.write_text(path.read_text() + f"/* changed: {name} */\n")
+        done = subprocess.run(["diff", "-u", "--label", f"a/{name}", "--label", f"b/{name}",
+                               str(path), str(changed)], capture_output=True, text=True)
+        diffs.append(done.stdout)
+    root = tmp_path / "fixtures"
+    (root / lab).mkdir(parents=True)
+    (root / lab / "both.patch").write_text("check=echo_glued names='frame'\nboth files\n\n"
+                                           + "".join(diffs))
+    built = materialize(lab, tmp_path / "batch", root=root)["both"]
+    for name, path in solutions.items():
+        assert (built / name).read_text() == path.read_text() + f"/* changed: {name} */\n"
