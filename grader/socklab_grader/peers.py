@@ -225,8 +225,10 @@ def _tcp_bound(host: str) -> socket.socket:
             sock.close()
 
 
-def _send_chunked(sock: socket.socket, data: bytes, timeout: float, chunking: Chunking) -> None:
-    """sendall of each piece in turn, all within timeout; raises OSError (TimeoutError)."""
+def _send_chunked(sock: socket.socket, data: bytes, timeout: float, chunking: Chunking,
+                  stall: float | None = None) -> None:
+    """sendall of each piece in turn, all within timeout, and (with stall) no piece waiting
+    longer than stall for the program to take it; raises OSError (TimeoutError)."""
     deadline = time.monotonic() + timeout
     if chunking.kind != "glued":     # each small write goes out at once, as its own segment
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -235,7 +237,7 @@ def _send_chunked(sock: socket.socket, data: bytes, timeout: float, chunking: Ch
         if left <= 0:
             raise TimeoutError(f"the program took {len(data)} bytes no faster than "
                                f"{timeout:g} s allowed")
-        sock.settimeout(left)
+        sock.settimeout(left if stall is None else min(left, stall))
         sock.sendall(piece)
 
 
@@ -265,11 +267,12 @@ class TcpConn(_Closing):
     def local_port(self) -> int:
         return self.sock.getsockname()[1]
 
-    def send(self, data: bytes, timeout: float = CONNECT_S, chunking: Chunking = GLUED) -> bool:
+    def send(self, data: bytes, timeout: float = CONNECT_S, chunking: Chunking = GLUED,
+             stall: float | None = None) -> bool:
         """Send all of data, cut into writes as chunking says; False when the program did
-        not take it in time or has gone."""
+        not take it in time (or, with stall, stopped taking it that long) or has gone."""
         try:
-            _send_chunked(self.sock, data, timeout, chunking)
+            _send_chunked(self.sock, data, timeout, chunking, stall)
             return True
         except OSError as err:
             self.error = err

@@ -55,10 +55,13 @@ TINY_IO = ShortIO(send=5, recv=3)
 BULK_IO = ShortIO(send=700, recv=1500, seed=5)
 CHUNKINGS = (GLUED, DRIBBLE, Chunking.seeded(largest=512))
 SMALL_FRAMES = 1000
-LARGE_S = 60.0               # a FRAME_MAX echo, a 64 MiB file: generous for a loaded machine
+LARGE_S = 20.0               # a FRAME_MAX echo, a 64 MiB file (~1 s here): for a loaded machine
 LARGE_FILE = 64 << 20
 PEAK_RSS_KIB = 32 << 10      # ft_recv streams the body: its peak resident set stays below
-SENT_OF_HUGE = 8 << 20       # body bytes sent of the 3,000,000,000 a header declares
+# Body bytes sent after a header declaring more than 4 GiB: more than the FRAME_MAX buffer a
+# session may hold, so at least STORED_OF_HUGE of them must reach the .part.
+SENT_OF_HUGE = FRAME_MAX + (8 << 20)
+STORED_OF_HUGE = SENT_OF_HUGE - FRAME_MAX
 ACK_AFTER_BODY_S = 10.0      # the ack, once a large body is all in
 CLIENTS = 8
 BINARY = bytes([0x00, 0x0A, 0x0D, 0x0A, 0x1A, 0xFF, 0x0D]) * 14_287 + b"\x00\xff"  # odd size
@@ -90,29 +93,46 @@ def _echo_frames(ctx: Context, payloads: list[bytes], chunking: Chunking, upper:
     sent = frames(payloads)
     expected = frames([p.upper() if upper else p for p in payloads])
     with connect_to(prog, port) as conn:
-        got = conn.echo(sent, timeout, chunking, expect=len(expected))
-    if got == expected:
+        conn.echo(sent, timeout, chunking, expect=len(expected))
+        closed = conn.read_to_eof(RECEIVE_S)     # the client half-closed: the session ends
+        got = bytes(conn.received)
+    if got == expected and closed:
         return
-    replies = parse(got)
+    sent_what = (f"a client sent {plural(len(payloads), 'frame')} ({len(sent)} bytes, "
+                 f"{chunking.describe()}; the server under the shim: {TINY_IO.describe()}), "
+                 f"then half-closed, and expected the same {plural(len(payloads), 'frame')} "
+                 f"back{' upper-cased' if upper else ''} and the end of the stream.\n")
+    if got == expected:
+        raise CheckFailed(sent_what + f"Every frame came back, but {RECEIVE_S:g} s after the "
+                          f"client's EOF the server still held the connection open.\n"
+                          f"{server_state(prog)}",
+                          skeleton_hint(prog, "frame_recv returns 0 at a clean EOF (recv() "
+                                              "returns 0 where a prefix should start): the "
+                                              "session ends there", "frame_echo_session"))
+    raise CheckFailed(sent_what + f"It got {len(got)} bytes: {_frames_seen(expected, got)}"
+                      + (", then the end of the stream" if conn.eof else "")
+                      + f".\n{server_state(prog)}",
+                      skeleton_hint(prog, hint or _echo_hint(chunking), "frame_echo_session"))
+
+
+def _frames_seen(expected: bytes, got: bytes) -> str:
+    """What came back, against what should have: the first wrong frame, the first byte."""
+    wanted, replies = parse(expected).payloads, parse(got).payloads
     at = first_difference(expected, got)
-    wanted = parse(expected).payloads
-    raise CheckFailed(
-        f"a client sent {plural(len(payloads), 'frame')} ({len(sent)} bytes, "
-        f"{chunking.describe()}) and expected the same {plural(len(payloads), 'frame')} "
-        f"back{' upper-cased' if upper else ''}.\nIt got {len(got)} bytes: "
-        f"{plural(len(replies.payloads), 'whole frame')}"
-        + (f", the first wrong one #{_first_wrong(wanted, replies.payloads)}"
-           if replies.payloads != wanted[:len(replies.payloads)]
-           else ", all right so far" if replies.payloads else "")
-        + f"; the bytes differ from byte {at} on: expected {show_bytes(expected[at:at + 16])}, "
-        f"got {show_bytes(got[at:at + 16])}"
-        + (", then the end of the stream" if conn.eof else "")
-        + f".\n{server_state(prog)}",
-        skeleton_hint(prog, hint or _echo_hint(chunking), "frame_echo_session"))
-
-
-def _first_wrong(wanted: list[bytes], got: list[bytes]) -> int:
-    return next(i for i, (w, g) in enumerate(zip(wanted, got)) if w != g)
+    wrong = next((i for i, (w, g) in enumerate(zip(wanted, replies)) if w != g), None)
+    if wrong is not None:
+        what = f"frame #{wrong + 1} of {len(wanted)} came back wrong"
+    elif len(replies) > len(wanted):
+        extra = len(replies) - len(wanted)
+        what = (f"the {len(wanted)} frames came back, then {plural(extra, 'more frame')} "
+                f"that {'was' if extra == 1 else 'were'} never sent (each frame goes back "
+                f"once: when frame_recv returns 0 or -1, nothing is sent)")
+    else:
+        what = f"{plural(len(replies), 'whole frame')} of {len(wanted)}, all right"
+    if at < len(expected):
+        return (f"{what}; the bytes differ from byte {at} on: expected "
+                f"{show_bytes(expected[at:at + 16])}, got {show_bytes(got[at:at + 16])}")
+    return f"{what}; after the expected bytes came {show_bytes(got[at:at + 16])}"
 
 
 def _echo_hint(chunking: Chunking) -> str:
@@ -179,15 +199,17 @@ def echo_empty_frame(ctx: Context) -> None:
 def echo_frame_max(ctx: Context) -> None:
     payload = random.Random(6).randbytes(FRAME_MAX)
     prog, port = _echo_server(ctx, short_io=BULK_IO)
+    chunking = Chunking.seeded(largest=65536)
     with connect_to(prog, port) as conn:
-        got = conn.echo(frame(payload), LARGE_S, Chunking.seeded(largest=65536))
+        got = conn.echo(frame(payload), LARGE_S, chunking)
     if got == frame(payload):
         return
     at = first_difference(frame(payload), got)
     raise CheckFailed(
-        f"a client sent one frame of FRAME_MAX = {FRAME_MAX} bytes and read the echo at the "
-        f"same time; it got {len(got)} of {len(payload) + 4} bytes back, the same up to byte "
-        f"{at}" + (" and then the end of the stream" if conn.eof else "")
+        f"a client sent one frame of FRAME_MAX = {FRAME_MAX} bytes ({chunking.describe()}; the "
+        f"server under the shim: {BULK_IO.describe()}) and read the echo at the same time; it "
+        f"got {len(got)} of {len(payload) + 4} bytes back, the same up to byte {at}"
+        + (" and then the end of the stream" if conn.eof else "")
         + f".\n{server_state(prog)}",
         skeleton_hint(prog, "a FRAME_MAX frame is legal: the session's buffer must hold "
                             "FRAME_MAX bytes, and frame_send must loop until every byte is out "
@@ -302,22 +324,31 @@ def client_lines(ctx: Context) -> None:
             for i, line in enumerate(lines):
                 got, at = _read_frame(conn, at, RECEIVE_S)
                 if got != line:
+                    died = prog.has_exited() and i > 0     # while reading a reply of ours
                     raise CheckFailed(
-                        f"frame_client was given {plural(len(lines), 'line')} on stdin; "
-                        f"frame {i + 1} on the wire should have been {show_bytes(line)} "
-                        f"(the line without its newline), but it was "
-                        f"{'missing' if got is None else show_bytes(got)}; the bytes received "
-                        f"from frame {i + 1} on: {show_bytes(bytes(conn.received[at:]))}",
-                        skeleton_hint(prog, "one line, one frame: 4 bytes of length (htonl), "
-                                            "then the line's bytes", "frame_send"))
+                        f"frame_client was given {plural(len(lines), 'line')} on stdin (it "
+                        f"runs under the shim: {TINY_IO.describe()}), and the server answered "
+                        f"each frame, one byte per write; frame {i + 1} on the wire should "
+                        f"have been {show_bytes(line)} (the line without its newline), but it "
+                        f"was {'missing' if got is None else show_bytes(got)}; the bytes "
+                        f"received from frame {i + 1} on: "
+                        f"{show_bytes(bytes(conn.received[at:]))}.\nframe_client "
+                        f"{prog.exit().describe() if prog.has_exited() else 'was running'}; "
+                        f"stderr:\n{show_output(prog.err())}",
+                        skeleton_hint(prog, FRAME_HINT if died else
+                                      "one line, one frame: 4 bytes of length (htonl), then "
+                                      "the line's bytes", "frame_recv" if died else "frame_send"))
                 conn.send(frame(b"re: " + line), chunking=DRIBBLE)
         ended = prog.wait(RUN_S)
     want = "".join(f"re: {line.decode()}\n" for line in lines)
-    if prog.out() != want or ended.code != 0:
+    # At the end of stdin a client may stop at once, or wait for the server, which then
+    # closes: both are right.
+    printed = prog.out().removesuffix("connection closed by server\n")
+    if printed != want or ended.code != 0:
         raise CheckFailed(
             f"the server answered each frame with 're: ' and the line, one byte per write; "
             f"frame_client {ended.describe()} and printed:\n{show_output(prog.out())}\n"
-            f"expected:\n{show_output(want)}",
+            f"expected:\n{show_output(want)}\nstderr:\n{show_output(prog.err())}",
             skeleton_hint(prog, FRAME_HINT, "frame_recv"))
 
 
@@ -546,7 +577,9 @@ def _expect_received(ctx: Context, prog: runner.Program, folder: Path, conn: Tcp
                         f"{first_difference(data, content)}"))
     if problem:
         raise CheckFailed(
-            f"the grader sent {name} ({len(data)} bytes, {how}) to ft_recv; {problem}.\n"
+            f"the grader sent {name} ({len(data)} bytes, {how}) to ft_recv, which runs under "
+            f"the short-I/O shim (each of its recv() and send() calls moves a few bytes); "
+            f"{problem}.\n"
             f"ft_recv's stdout:\n{show_output(prog.out())}\n{server_state(prog)}",
             skeleton_hint(prog, FRAME_HINT + "; then read exactly file_size bytes of body, "
                                 "whatever the pieces they come in", "ft_recv_file"))
@@ -588,7 +621,7 @@ def _large_transfer(ctx: Context) -> runner.Program:
     data = random.Random(64).randbytes(LARGE_FILE)
     chunking = Chunking.seeded(largest=65536)
     with connect_to(prog, port) as conn:
-        if not conn.send(_file_bytes("big.bin", data), LARGE_S, chunking):
+        if not conn.send(_file_bytes("big.bin", data), LARGE_S, chunking, stall=RECEIVE_S):
             raise CheckFailed(f"ft_recv did not take a 64 MiB file within {LARGE_S:g} s "
                               f"({conn.error}).\n{server_state(prog)}",
                               skeleton_hint(prog, "read the body in chunks and write each to "
@@ -655,13 +688,22 @@ BAD_NAMES = ("../escaped.txt", "sub/dir.txt", ".", "..", "bad\x01name", "")
                                 "character and \"\" (ok: false), writing nothing outside DIR", 4)
 def recv_bad_names(ctx: Context) -> None:
     prog, port, folder = _receiver(ctx)
+    (folder / "sub").mkdir()      # so that sub/dir.txt could be created, were it accepted
     before = set(folder.parent.iterdir())
     for name in BAD_NAMES:
         data = b"should never be stored\n"
         with connect_to(prog, port) as conn:
             conn.send(_file_bytes(name, data))
             acked, _ = _read_ack(prog, conn, 0)
+            closed = conn.read_to_eof(RECEIVE_S)
         shown = name.replace("\x01", "?") or "-"
+        if acked is not None and acked.get("ok") is False and not closed:
+            raise CheckFailed(
+                f"the grader sent a file named {name!r}; ft_recv acked ok:false but kept the "
+                f"connection open: a bad header ends the connection (ft_recv_file returns -1), "
+                f"only a failed write or md5 keeps it.\n{server_state(prog)}",
+                "check the name as part of the header, before the body: a name that is not a "
+                "base name makes the header bad")
         if acked is None or acked.get("ok") is not False:
             raise CheckFailed(
                 f"the grader sent a file named {name!r}; ft_recv answered "
@@ -677,7 +719,7 @@ def recv_bad_names(ctx: Context) -> None:
                               f"{show_output(prog.out())}",
                               "res->name is the name as received, even when it is not valid")
     stray = [p.name for p in set(folder.parent.iterdir()) - before]
-    inside = [p.name for p in folder.rglob("*")]
+    inside = [str(p.relative_to(folder)) for p in folder.rglob("*") if p != folder / "sub"]
     if stray or inside:
         raise CheckFailed(f"after rejecting every bad name, files appeared: "
                           f"{stray + inside}.",
@@ -695,6 +737,8 @@ def recv_md5_mismatch(ctx: Context) -> None:
     with connect_to(prog, port) as conn:
         conn.send(_file_bytes("corrupt.bin", corrupted, md5_hex(data)))
         acked, at = _read_ack(prog, conn, 0)
+        # The .part may go just after the ack: look once ft_recv has reported the file.
+        prog.wait_for_line(r"^rejected corrupt\.bin: .+$", RECEIVE_S)
         left = sorted(p.name for p in folder.iterdir())
         if acked is None or acked.get("ok") is not False or left:
             raise CheckFailed(
@@ -745,19 +789,35 @@ def _expect_rejected_and_gone(prog: runner.Program, folder: Path, name: str, sen
                                       "64-bit size", 2)
 def recv_size_over_4_gib(ctx: Context) -> None:
     prog, port, folder = _receiver(ctx, short_io=BULK_IO)
-    size = 3_000_000_000
-    body = random.Random(50).randbytes(SENT_OF_HUGE)
-    part = folder / "huge.bin.part"
+    # Over 2^31 (a signed 32-bit int breaks) and over 2^32 (an unsigned one wraps to 1 MB).
+    for i, size in enumerate((3_000_000_000, (1 << 32) + 1_000_000)):
+        _huge_body_is_stored(prog, port, folder, f"huge{i}.bin", size)
+
+
+def _part_size(part: Path) -> int | None:
+    try:
+        return part.stat().st_size
+    except OSError:       # not there (yet, or any more)
+        return None
+
+
+def _huge_body_is_stored(prog: runner.Program, port: int, folder: Path, name: str,
+                         size: int) -> None:
+    """A header declaring size bytes, then SENT_OF_HUGE of them: ft_recv must go on storing
+    them (its .part grows past what any write buffer holds) and clean up when cut short."""
+    body = random.Random(size).randbytes(SENT_OF_HUGE)
+    part = folder / f"{name}.part"
     with connect_to(prog, port) as conn:
-        conn.send(frame(header("huge.bin", size, md5_hex(b"not checked"))) + body, LARGE_S)
-        # The body is being stored as long as the .part grows past what any write buffer
-        # holds. No event tells a file's size: look every 10 ms, up to the deadline.
+        conn.send(frame(header(name, size, md5_hex(b"not checked"))) + body, LARGE_S,
+                  stall=RECEIVE_S)
+        # No event tells a file's size: look every 10 ms, up to the deadline. A session may
+        # hold FRAME_MAX bytes before it writes them; past that they must be on disk.
         deadline = time.monotonic() + RECEIVE_S
-        while not (part.is_file() and part.stat().st_size >= SENT_OF_HUGE // 2):
+        while (_part_size(part) or 0) < STORED_OF_HUGE:
             if conn.received or conn.eof or conn.error or time.monotonic() > deadline:
                 break
             conn.read_until(lambda got: bool(got), 0.01)    # an ack or EOF ends the wait
-        stored = part.stat().st_size if part.is_file() else None
+        stored = _part_size(part)
         answered = bytes(conn.received)
         if answered or conn.eof or conn.error:
             raise CheckFailed(
@@ -766,19 +826,18 @@ def recv_size_over_4_gib(ctx: Context) -> None:
                 + (f"answered {show_bytes(answered, 120)}" if answered else
                    f"closed it ({conn.error})" if conn.error else "closed it")
                 + f" before the body was done.\nIts stdout:\n{show_output(prog.out())}",
-                skeleton_hint(prog, "3,000,000,000 does not fit in an int: hold sizes in "
-                                    "uint64_t (cJSON gives a double: check it is whole and in "
-                                    "range, then convert)", "ft_recv_file"))
-        if stored is None or stored < SENT_OF_HUGE // 2:
+                skeleton_hint(prog, f"{size} does not fit in 32 bits: hold sizes in uint64_t "
+                                    "(cJSON gives a double: check it is whole and in range, "
+                                    "then convert)", "ft_recv_file"))
+        if stored is None or stored < STORED_OF_HUGE:
             raise CheckFailed(
                 f"the grader sent a header declaring {size} bytes and {SENT_OF_HUGE >> 20} MiB of "
-                f"body; {RECEIVE_S:g} s later huge.bin.part held "
+                f"body; {RECEIVE_S:g} s later {name}.part held "
                 f"{'nothing' if stored is None else f'{stored} bytes'}.\n{server_state(prog)}",
                 "write the body to DIR/NAME.part as it arrives, a chunk at a time")
         conn.half_close()
         conn.read_to_eof(RECEIVE_S)
-    _expect_rejected_and_gone(prog, folder, "huge.bin",
-                              f"{SENT_OF_HUGE >> 20} MiB of its 3,000,000,000 bytes")
+    _expect_rejected_and_gone(prog, folder, name, f"{SENT_OF_HUGE >> 20} MiB of its {size} bytes")
 
 
 @CHECKS.check("recv_header_too_large", "a header frame over FT_HEADER_MAX is refused without "

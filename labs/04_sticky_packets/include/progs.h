@@ -29,9 +29,10 @@ int progs_serve(int lfd, volatile sig_atomic_t *stop, progs_session *session, vo
 /* Make progs_serve return, from any thread (e.g. a session that reached a count). */
 void progs_stop(void);
 
-/* shutdown(fd, SHUT_WR), then close(fd). The FIN goes out after everything already sent;
- * closing at once, with input still unread, would send a reset that can destroy a reply
- * still waiting in the send queue. */
+/* shutdown(fd, SHUT_WR), read and drop what the peer still sends until its EOF (at most
+ * a second), then close(fd). The FIN goes out after everything already sent; closing with
+ * input still unread would send a reset, which can destroy a reply (an ack) that has not
+ * reached the peer yet. */
 void progs_hang_up(int fd);
 
 #endif

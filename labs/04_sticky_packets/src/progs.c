@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How many connections may wait for accept(). */
@@ -41,9 +42,29 @@ void progs_stop(void)
     (void)!write(wake_pipe[1], "x", 1);
 }
 
+/* How long a hang-up waits for the peer's EOF before it closes anyway. */
+#define HANG_UP_MS 1000
+
+static long long monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 void progs_hang_up(int fd)
 {
-    shutdown(fd, SHUT_WR);
+    char drop[4096];
+    struct pollfd peer = {.fd = fd, .events = POLLIN};
+    long long deadline = monotonic_ms() + HANG_UP_MS;
+    long long left;
+
+    shutdown(fd, SHUT_WR); /* our FIN, after everything already sent */
+    /* Read (and drop) what the peer still sends, until its EOF or HANG_UP_MS: closing with
+     * unread input would send a reset, and a reset can destroy an ack not yet delivered. */
+    while ((left = deadline - monotonic_ms()) > 0 && poll(&peer, 1, (int)left) > 0)
+        if (recv(fd, drop, sizeof drop, 0) <= 0)
+            break;
     close(fd);
 }
 

@@ -406,26 +406,37 @@ Test(ft_recv_file, returns_minus_1_and_leaves_no_part_when_the_body_is_cut_short
     expect_nothing_stored(what);
 }
 
-Test(ft_recv_file, reads_a_file_size_of_3000000000_as_a_64_bit_number)
+/* A valid header declaring size bytes, then 13 of them and EOF: ft_recv_file must take the
+ * size whole (res->size), then fail on the cut-short body and store nothing. Runs on a
+ * fresh pair. */
+static void expect_size_read_whole(unsigned long long size, const char *why)
 {
-    char header[256];
+    char header[256], what[256], call[320];
     struct ft_result res;
     int err;
-    snprintf(header, sizeof header, "{\"file_name\": \"huge.bin\", \"file_size\": 3000000000, "
-             "\"md5\": \"" HELLO_MD5 "\"}");
+
+    close(fds[0]);
+    close(fds[1]);
+    open_stream_pair(fds);
+    snprintf(header, sizeof header, "{\"file_name\": \"huge.bin\", \"file_size\": %llu, "
+             "\"md5\": \"" HELLO_MD5 "\"}", size);
     send_frame_or_fail(fds[0], header, (uint32_t)strlen(header));
     send_or_fail(fds[0], "only a little", 13);
     shutdown(fds[0], SHUT_WR);
     int rc = recv_file(&res, &err);
-    const char *what = "after a header announcing 3000000000 bytes (over 2^31: not an int), "
-                       "then 13 bytes and EOF";
-    char call[256];
+    snprintf(what, sizeof what, "after a header announcing %llu bytes (%s), then 13 bytes and "
+             "EOF", size, why);
     snprintf(call, sizeof call, "%s, ft_recv_file", what);
     expect_returned(call, rc, -1, err);
-    cr_assert(res.size == 3000000000ull, "%s, res.size should have been 3000000000 (the "
-              "header was valid), but instead it was %llu", what,
-              (unsigned long long)res.size);
+    cr_assert(res.size == size, "%s, res.size should have been %llu (the header was valid), "
+              "but instead it was %llu", what, size, (unsigned long long)res.size);
     expect_nothing_stored(what);
+}
+
+Test(ft_recv_file, reads_a_file_size_of_3000000000_as_a_64_bit_number)
+{
+    expect_size_read_whole(3000000000ull, "over 2^31: not an int");
+    expect_size_read_whole(4295967296ull, "over 2^32: not a uint32_t either");
 }
 
 /* A header (len bytes) that must be refused: then a body that would suit a lenient reading

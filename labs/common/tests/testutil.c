@@ -47,6 +47,7 @@ const char *errno_text(int err)
     case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
     case EAGAIN: name = "EAGAIN"; break;
     case EBADF: name = "EBADF"; break;
+    case EBUSY: name = "EBUSY"; break;
     case ECANCELED: name = "ECANCELED"; break;
     case ECONNREFUSED: name = "ECONNREFUSED"; break;
     case ECONNRESET: name = "ECONNRESET"; break;
@@ -54,14 +55,17 @@ const char *errno_text(int err)
     case EDOM: name = "EDOM"; break;
     case EEXIST: name = "EEXIST"; break;
     case EFAULT: name = "EFAULT"; break;
+    case EFBIG: name = "EFBIG"; break;
     case EINTR: name = "EINTR"; break;
     case EINVAL: name = "EINVAL"; break;
     case EISCONN: name = "EISCONN"; break;
     case EISDIR: name = "EISDIR"; break;
     case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENAMETOOLONG: name = "ENAMETOOLONG"; break;
     case ENETUNREACH: name = "ENETUNREACH"; break;
     case ENOENT: name = "ENOENT"; break;
     case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
     case ENOSYS: name = "ENOSYS"; break;
     case ENOTCONN: name = "ENOTCONN"; break;
     case ENOTDIR: name = "ENOTDIR"; break;
@@ -70,9 +74,12 @@ const char *errno_text(int err)
     case EPIPE: name = "EPIPE"; break;
     case EPROTO: name = "EPROTO"; break;
     case ETIMEDOUT: name = "ETIMEDOUT"; break;
-    default: name = "errno"; break;
+    default: name = NULL; break;
     }
-    snprintf(text, sizeof text, "%s (%d: %s)", name, err, strerror(err));
+    if (name != NULL)
+        snprintf(text, sizeof text, "%s (%d: %s)", name, err, strerror(err));
+    else
+        snprintf(text, sizeof text, "%d (%s)", err, strerror(err));
     return text;
 }
 
