@@ -126,17 +126,22 @@ ssize_t write(int fd, const void *buf, size_t len)
     return real_write(fd, buf, capped(fd, len, send_cap));
 }
 
-/* MSG_WAITALL asks the kernel for all len bytes: a short return there would be a lie. */
+/* Left whole: MSG_WAITALL, which asks the kernel for all len bytes (a short return there
+ * would be a lie), and MSG_PEEK, which shows what has arrived without taking it (a capped
+ * peek would never show more than the cap, and a reader waiting to see a whole prefix would
+ * wait for ever). */
+#define UNCAPPED_FLAGS (MSG_WAITALL | MSG_PEEK)
+
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    return real_recv(fd, buf, flags & MSG_WAITALL ? len : capped(fd, len, recv_cap), flags);
+    return real_recv(fd, buf, flags & UNCAPPED_FLAGS ? len : capped(fd, len, recv_cap), flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                  socklen_t *fromlen)
 {
-    return real_recvfrom(fd, buf, flags & MSG_WAITALL ? len : capped(fd, len, recv_cap), flags,
-                         from, fromlen);
+    return real_recvfrom(fd, buf, flags & UNCAPPED_FLAGS ? len : capped(fd, len, recv_cap),
+                         flags, from, fromlen);
 }
 
 ssize_t read(int fd, void *buf, size_t len)
@@ -186,7 +191,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
-    size_t limit = flags & MSG_WAITALL ? total : capped(fd, total, recv_cap);
+    size_t limit = flags & UNCAPPED_FLAGS ? total : capped(fd, total, recv_cap);
     if (limit == total)
         return real_recvmsg(fd, msg, flags);
     struct iovec cut[IOV_KEPT], *whole = msg->msg_iov;

@@ -199,6 +199,7 @@ import json, os, socket
 a, b = socket.socketpair()                     # a stream socket: capped
 sent = [a.send(bytes(1000)) for _ in range(20)]
 got = len(b.recv(1000))
+peeked = len(b.recv(1000, socket.MSG_PEEK))    # a peek shows what has arrived: never capped
 gathered = [a.sendmsg([bytes(5), bytes(600)]), os.writev(a.fileno(), [bytes(3), bytes(600)])]
 scattered = [len(b.recvmsg(1000)[0]), os.readv(b.fileno(), [bytearray(2), bytearray(600)])]
 u1, u2 = socket.socket(type=socket.SOCK_DGRAM), socket.socket(type=socket.SOCK_DGRAM)
@@ -207,7 +208,7 @@ udp = u1.sendto(bytes(1000), u2.getsockname())  # a datagram: never cut
 r, w = os.pipe()
 pipe = os.write(w, bytes(1000))                 # not a socket: never cut
 print(json.dumps({"sent": sent, "got": got, "udp": udp, "pipe": pipe, "gathered": gathered,
-                  "scattered": scattered}))
+                  "scattered": scattered, "peeked": peeked}))
 """
 
 
@@ -229,6 +230,7 @@ def test_the_shim_caps_stream_sockets_only(short_io_library: Path) -> None:
     moved = _under_shim(short_io_library, ShortIO(send=7, recv=3))
     assert moved["sent"] == [7] * 20
     assert moved["got"] == 3
+    assert moved["peeked"] == 137                  # the 140 bytes sent, less the 3 taken
     assert moved["gathered"] == [7, 7]          # sendmsg and writev: the list cut to the cap
     assert moved["scattered"] == [3, 3]         # recvmsg and readv
     assert moved["udp"] == 1000 and moved["pipe"] == 1000

@@ -189,9 +189,10 @@ def echo_random_cuts(ctx: Context) -> None:
 
 @CHECKS.check("echo_empty_frame", "a frame of length 0 comes back, and the session goes on", 2)
 def echo_empty_frame(ctx: Context) -> None:
-    _echo_frames(ctx, [b"", b"after an empty frame", b""], GLUED,
-                 hint="a length of 0 is a frame with no payload, not the end of the stream: "
-                      "only recv() returning 0 where a prefix should start is EOF")
+    for chunking in (GLUED, DRIBBLE):
+        _echo_frames(ctx, [b"", b"after an empty frame", b""], chunking,
+                     hint="a length of 0 is a frame with no payload, not the end of the "
+                          "stream: only recv() returning 0 where a prefix should start is EOF")
 
 
 @CHECKS.check("echo_frame_max", "a frame of exactly FRAME_MAX (16 MiB) comes back byte for "
@@ -302,7 +303,8 @@ def echo_many_clients(ctx: Context) -> None:
 
 @CHECKS.check("echo_upper", "frame_echo_server -u upper-cases ASCII a-z in each payload", 1)
 def echo_upper(ctx: Context) -> None:
-    _echo_frames(ctx, [b"hello, World", b"caf\xc3\xa9 \x00z", b""], GLUED, upper=True)
+    for chunking in (GLUED, CHUNKINGS[2]):
+        _echo_frames(ctx, [b"hello, World", b"caf\xc3\xa9 \x00z", b""], chunking, upper=True)
 
 
 # --- frame_client ----------------------------------------------------------------------
@@ -609,10 +611,11 @@ def recv_file(ctx: Context) -> None:
                                        "size, and an empty file", 2)
 def recv_binary_and_empty(ctx: Context) -> None:
     prog, port, folder = _receiver(ctx)
-    for name, data in (("binary.dat", BINARY), ("empty", b"")):
-        with connect_to(prog, port) as conn:
-            conn.send(_file_bytes(name, data), RECEIVE_S, GLUED)
-            _expect_received(ctx, prog, folder, conn, 0, name, data, GLUED.describe())
+    for chunking in (GLUED, CHUNKINGS[2]):
+        for name, data in ((f"binary-{chunking.kind}.dat", BINARY), (f"empty-{chunking.kind}", b"")):
+            with connect_to(prog, port) as conn:
+                conn.send(_file_bytes(name, data), RECEIVE_S, chunking)
+                _expect_received(ctx, prog, folder, conn, 0, name, data, chunking.describe())
 
 
 def _large_transfer(ctx: Context) -> runner.Program:
@@ -672,13 +675,15 @@ def recv_three_files(ctx: Context) -> None:
 @CHECKS.check("recv_chinese_name", "ft_recv stores and prints a name in UTF-8 (报告 2024.txt)", 1)
 def recv_chinese_name(ctx: Context) -> None:
     prog, port, folder = _receiver(ctx)
-    name, data = "报告 2024.txt", "这是一份报告。\n".encode() * 10
-    with connect_to(prog, port) as conn:
-        conn.send(_file_bytes(name, data), RECEIVE_S, DRIBBLE)
-        _expect_received(ctx, prog, folder, conn, 0, name, data, DRIBBLE.describe())
-    _expect_line(prog, f"received {name} ({len(data)} bytes, md5 OK)", "after the file",
-                 "the header's length is in bytes: a UTF-8 name takes more bytes than it has "
-                 "characters")
+    data = "这是一份报告。\n".encode() * 10
+    for chunking in (DRIBBLE, GLUED):
+        name = f"报告 {chunking.kind}.txt"
+        with connect_to(prog, port) as conn:
+            conn.send(_file_bytes(name, data), RECEIVE_S, chunking)
+            _expect_received(ctx, prog, folder, conn, 0, name, data, chunking.describe())
+        _expect_line(prog, f"received {name} ({len(data)} bytes, md5 OK)", "after the file",
+                     "the header's length is in bytes: a UTF-8 name takes more bytes than it "
+                     "has characters")
 
 
 BAD_NAMES = ("../escaped.txt", "sub/dir.txt", ".", "..", "bad\x01name", "")
@@ -690,10 +695,10 @@ def recv_bad_names(ctx: Context) -> None:
     prog, port, folder = _receiver(ctx)
     (folder / "sub").mkdir()      # so that sub/dir.txt could be created, were it accepted
     before = set(folder.parent.iterdir())
-    for name in BAD_NAMES:
+    for i, name in enumerate(BAD_NAMES):
         data = b"should never be stored\n"
         with connect_to(prog, port) as conn:
-            conn.send(_file_bytes(name, data))
+            conn.send(_file_bytes(name, data), RECEIVE_S, CHUNKINGS[i % len(CHUNKINGS)])
             acked, _ = _read_ack(prog, conn, 0)
             closed = conn.read_to_eof(RECEIVE_S)
         shown = name.replace("\x01", "?") or "-"
@@ -734,24 +739,27 @@ def recv_md5_mismatch(ctx: Context) -> None:
     data = random.Random(30).randbytes(20_000)
     corrupted = data[:7000] + bytes([data[7000] ^ 0xFF]) + data[7001:]
     good = b"the next file on the same connection\n"
-    with connect_to(prog, port) as conn:
-        conn.send(_file_bytes("corrupt.bin", corrupted, md5_hex(data)))
-        acked, at = _read_ack(prog, conn, 0)
-        # The .part may go just after the ack: look once ft_recv has reported the file.
-        prog.wait_for_line(r"^rejected corrupt\.bin: .+$", RECEIVE_S)
-        left = sorted(p.name for p in folder.iterdir())
-        if acked is None or acked.get("ok") is not False or left:
-            raise CheckFailed(
-                f"the grader sent corrupt.bin whose body does not match the header's md5; "
-                f"ft_recv answered {acked if acked is not None else 'no ack'} and the folder "
-                f"holds {left or 'nothing'}; expected an ok:false ack and nothing left "
-                f"(not even corrupt.bin.part).\n{server_state(prog)}",
-                skeleton_hint(prog, "md5 the body as it arrives; on a mismatch unlink the "
-                                    ".part, ack ok:false and keep the connection",
-                              "ft_recv_file"))
-        conn.send(_file_bytes("next.txt", good))
-        _expect_received(ctx, prog, folder, conn, at, "next.txt", good,
-                         "after a rejected file, on the same connection")
+    for chunking in (GLUED, CHUNKINGS[2]):
+        bad_name, next_name = f"corrupt-{chunking.kind}.bin", f"next-{chunking.kind}.txt"
+        with connect_to(prog, port) as conn:
+            conn.send(_file_bytes(bad_name, corrupted, md5_hex(data)), RECEIVE_S, chunking)
+            acked, at = _read_ack(prog, conn, 0)
+            # The .part may go just after the ack: look once ft_recv has reported the file.
+            prog.wait_for_line(rf"^rejected {re.escape(bad_name)}: .+$", RECEIVE_S)
+            left = sorted(p.name for p in folder.iterdir() if p.name.startswith("corrupt"))
+            if acked is None or acked.get("ok") is not False or left:
+                raise CheckFailed(
+                    f"the grader sent {bad_name} ({chunking.describe()}), whose body does not "
+                    f"match the header's md5; ft_recv answered "
+                    f"{acked if acked is not None else 'no ack'} and the folder holds "
+                    f"{left or 'nothing of it'}; expected an ok:false ack and nothing left "
+                    f"(not even {bad_name}.part).\n{server_state(prog)}",
+                    skeleton_hint(prog, "md5 the body as it arrives; on a mismatch unlink the "
+                                        ".part, ack ok:false and keep the connection",
+                                  "ft_recv_file"))
+            conn.send(_file_bytes(next_name, good), RECEIVE_S, chunking)
+            _expect_received(ctx, prog, folder, conn, at, next_name, good,
+                             "after a rejected file, on the same connection")
 
 
 @CHECKS.check("recv_cut_short", "a connection dropped mid-body leaves no .part (and ft_recv "
