@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import runner
+from .build import TESTS_LOG
 from .describe import show_output
 from .model import CheckResult, PlannedCheck
 
@@ -82,6 +83,12 @@ def parse_tap_durations(raw: bytes) -> dict[str, float]:
 
 def run_tests(test_binary: Path, cwd: Path) -> tuple[dict[str, TestOutcome], str]:
     """Run the test program; its outcomes, or {} and why there are none."""
+    if not test_binary.exists():
+        failed = test_binary.parent / TESTS_LOG
+        why = failed.read_text() if failed.exists() else "(no output)"
+        return {}, ("the lab's Criterion tests did not build with your files (a function or "
+                    "global of yours may have the name of one of the tests' helpers: make your "
+                    f"own helpers static):\n{show_output(why, 3000)}")
     with tempfile.TemporaryDirectory(prefix="socklab-api-") as tmp:
         report, tap = Path(tmp) / "report.json", Path(tmp) / "report.tap"
         prog = runner.Program([str(test_binary), f"--json={report}", f"--tap={tap}",

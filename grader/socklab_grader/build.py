@@ -16,6 +16,7 @@ from . import labs, runner
 BUILD_TIMEOUT_S = 180
 SHORT_IO_SOURCE = Path(__file__).resolve().parents[1] / "shim" / "short_io.c"
 SHORT_IO_LIBRARY = "short_io.so"   # in the lab's build folder, next to the programs
+TESTS_LOG = "tests-build.log"      # there too, when the Criterion tests did not build
 LOG_CAP = 20_000
 _IGNORE = shutil.ignore_patterns("build", "*.o", "__pycache__")
 
@@ -43,20 +44,34 @@ def prepare(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> tuple[Path
     return lab_dir, notes
 
 
-def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
-    lab_dir, notes = prepare(lab, files, workdir)
-    ended, out, err = runner.run(["make", "-C", str(lab_dir), "-j2", "--silent", "--no-print-directory",
-                                  "all", "tests"], timeout=BUILD_TIMEOUT_S)
-    # Paths as the student knows them (src/udp_send.c), not in our temporary copy.
-    log = "\n".join(notes + [out + err]).replace(f"{lab_dir}/", "").strip()
+def _make(lab_dir: Path, target: str) -> tuple[bool, str]:
+    """make TARGET in the lab; whether it worked, and its output with the paths a student
+    knows (src/udp_send.c, not our temporary copy)."""
+    ended, out, err = runner.run(["make", "-C", str(lab_dir), "-j2", "--silent",
+                                  "--no-print-directory", target], timeout=BUILD_TIMEOUT_S)
+    log = (out + err).replace(f"{lab_dir}/", "").strip()
     if len(log) > LOG_CAP:
         log = log[:LOG_CAP] + "\n[... build log cut]"
-    ok = ended.code == 0 and not ended.killed_by_us
     if ended.killed_by_us:
         log += f"\nthe build took longer than {BUILD_TIMEOUT_S} s and was stopped"
-    if ok:
-        build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
-    return Built(ok, lab_dir, log)
+    return ended.code == 0 and not ended.killed_by_us, log
+
+
+def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
+    """The programs first: if they do not build, nothing can be graded. Then the Criterion
+    tests: if only they fail to build (a name of the student's clashing with a test
+    helper's, say), the wire checks still run and the API checks say why they could not."""
+    lab_dir, notes = prepare(lab, files, workdir)
+    ok, log = _make(lab_dir, "all")
+    log = "\n".join(notes + [log]).strip()
+    if not ok:
+        return Built(False, lab_dir, log)
+    tests_ok, tests_log = _make(lab_dir, "tests")
+    if not tests_ok:
+        (lab_dir / "build" / TESTS_LOG).write_text(tests_log)
+        log = f"{log}\nthe Criterion tests did not build with your files:\n{tests_log}".strip()
+    build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
+    return Built(True, lab_dir, log)
 
 
 def build_short_io(library: Path) -> None:

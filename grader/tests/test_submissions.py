@@ -40,6 +40,18 @@ def test_a_warning_fails_the_build_as_with_werror(tmp_path: Path) -> None:
     assert "unused" in lab["build_log"]
 
 
+def test_a_name_that_clashes_with_a_test_helper_costs_only_the_api_checks(tmp_path: Path) -> None:
+    """The programs build and are graded; the API checks say why the tests could not."""
+    _write(tmp_path, "src/udp_send.c", SOLUTION + b"\nint describe_bytes = 0;\n")
+    lab = grade_json("--lab", "01", tmp_path)["labs"][0]
+    assert lab["status"] == "graded", lab["build_log"]
+    wire = [c for c in lab["checks"] if ".api." not in c["id"]]
+    api = [c for c in lab["checks"] if ".api." in c["id"]]
+    assert all(c["passed"] for c in wire if not c["message"].startswith("skipped: "))
+    assert api and not any(c["passed"] for c in api)
+    assert all("did not build" in c["message"] and "describe_bytes" in c["message"] for c in api)
+
+
 def test_a_submission_without_the_files_is_missing(tmp_path: Path) -> None:
     _write(tmp_path, "notes/readme.c", b"int x;\n")
     result = grade_json(tmp_path)

@@ -16,15 +16,6 @@ void open_peer(struct udp_peer *peer, const char *ip)
               "it failed with %s", ip, errno_text(errno));
 }
 
-void expect_returned(const char *call, long got, long want, int err)
-{
-    if (got < 0)
-        cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld with "
-                  "errno %s", call, want, got, errno_text(err));
-    cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld",
-              call, want, got);
-}
-
 void expect_succeeded(const char *call, long got, int err)
 {
     cr_assert(got >= 0, "%s should have worked, but instead it returned %ld with errno %s", call,

@@ -26,10 +26,6 @@ struct datagram {
 /* Bind a peer to ip:0 ("127.0.0.1", or "0.0.0.0" for broadcasts), or fail the test. */
 void open_peer(struct udp_peer *peer, const char *ip);
 
-/* Fail the test unless the call returned want. call describes the call, e.g.
- * "udp_send_once(peer, 'abc', 3)"; err is errno right after it. */
-void expect_returned(const char *call, long got, long want, int err);
-
 /* Fail the test if the call returned a negative value (it should have worked). */
 void expect_succeeded(const char *call, long got, int err);
 

@@ -65,8 +65,8 @@ Test(udp_broadcast, returns_the_number_of_bytes_sent, .timeout = TEST_TIMEOUT_S)
     open_peer(&peer, "0.0.0.0");
     errno = 0;
     ssize_t sent = udp_broadcast(LO_BCAST, peer.port, "hello, everyone", 15);
-    expect_returned("udp_broadcast('" LO_BCAST "', port, 'hello, everyone', 15)", sent, 15,
-                    errno);
+    expect_returned("udp_broadcast('" LO_BCAST "', port, 'hello, everyone', 15)", sent,
+                        15, errno);
     udp_peer_close(&peer);
 }
 

@@ -1,5 +1,5 @@
-/* helpers.c - TCP peers, timed reads, background threads and processes for lab 03's tests. */
-#define _GNU_SOURCE /* pthread_timedjoin_np */
+/* helpers.c - TCP peers, a background reader and child processes for lab 03's tests. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "helpers.h"
 
 #include <criterion/criterion.h>
@@ -11,11 +11,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- messages ---- */
@@ -27,32 +25,9 @@ int expect_fd(const char *call, int fd, int err)
     return fd;
 }
 
-void expect_returned(const char *call, long got, long want, int err)
-{
-    cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld (errno "
-              "%s)", call, want, got, errno_text(err));
-}
-
 void expect_failed(const char *call, long got)
 {
     cr_assert(got == -1, "%s should have returned -1, but instead it returned %ld", call, got);
-}
-
-void expect_same_bytes(const char *what, const void *want, const void *got, size_t len)
-{
-    const unsigned char *w = want, *g = got;
-    size_t at = 0;
-
-    while (at < len && w[at] == g[at])
-        at++;
-    if (at == len)
-        return;
-    char want_text[DESCRIBE_LEN], got_text[DESCRIBE_LEN];
-    size_t shown = len - at < 16 ? len - at : 16;
-    describe_bytes(w + at, shown, want_text);
-    describe_bytes(g + at, shown, got_text);
-    cr_assert_fail("%s should have been the bytes sent, but instead they differ from byte %zu "
-                   "on: expected %s there, but instead got %s", what, at, want_text, got_text);
 }
 
 /* ---- sockets of the test's own ---- */
@@ -131,12 +106,6 @@ void open_tcp_pair(int *client, int *server, int small_buffers)
     *server = s;
 }
 
-void open_stream_pair(int fds[2])
-{
-    cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0,
-              "test set-up: socketpair() failed: %s", errno_text(errno));
-}
-
 uint16_t local_port_of(int fd)
 {
     struct sockaddr_in a;
@@ -144,65 +113,6 @@ uint16_t local_port_of(int fd)
     if (getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
         return 0;
     return ntohs(a.sin_port);
-}
-
-/* Send everything, whatever happens; the count sent. */
-static size_t send_everything(int fd, const void *buf, size_t len, int *err)
-{
-    const char *p = buf;
-    size_t sent = 0;
-    *err = 0;
-    while (sent < len) {
-        ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *err = errno;
-            break;
-        }
-        sent += (size_t)n;
-    }
-    return sent;
-}
-
-void send_or_fail(int fd, const void *buf, size_t len)
-{
-    int err;
-    size_t sent = send_everything(fd, buf, len, &err);
-    cr_assert(sent == len, "test set-up: the test's peer could not send its %zu bytes: %s",
-              len, errno_text(err));
-}
-
-size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof)
-{
-    long long deadline = monotonic_ms() + timeout_ms;
-    size_t got = 0;
-
-    if (eof != NULL)
-        *eof = 0;
-    while (got < want) {
-        long long left = deadline - monotonic_ms();
-        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
-        if (left <= 0)
-            break;
-        int ready = poll(pfd, stop_fd >= 0 ? 2 : 1, (int)left);
-        if (ready < 0 && errno == EINTR)
-            continue;
-        if (ready <= 0)
-            break;
-        if (pfd[0].revents == 0)
-            break; /* only stop_fd: the code under test has given up */
-        ssize_t n = recv(fd, (char *)buf + got, want - got, MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n <= 0) {
-            if (n == 0 && eof != NULL)
-                *eof = 1;
-            break;
-        }
-        got += (size_t)n;
-    }
-    return got;
 }
 
 int wait_for_eof(int fd, int timeout_ms)
@@ -230,28 +140,6 @@ int wait_for_eof(int fd, int timeout_ms)
     }
 }
 
-/* Let time pass: 1 ms, for loops that watch something no fd can signal. */
-static void tick(void)
-{
-    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
-    nanosleep(&ms, NULL);
-}
-
-int wait_until_read(int fd, int timeout_ms)
-{
-    long long deadline = monotonic_ms() + timeout_ms;
-    for (;;) {
-        int queued = 0;
-        if (ioctl(fd, FIONREAD, &queued) < 0)
-            return 0;
-        if (queued == 0)
-            return 1;
-        if (monotonic_ms() >= deadline)
-            return 0;
-        tick();
-    }
-}
-
 void reset_and_close(int fd)
 {
     struct linger hard = {.l_onoff = 1, .l_linger = 0};
@@ -272,12 +160,6 @@ void make_peer_gone(int fd, int peer)
     pfd.events = 0; /* POLLHUP and POLLERR are always reported */
     cr_assert(poll(&pfd, 1, ARRIVAL_MS) == 1 && (pfd.revents & (POLLHUP | POLLERR)),
               "test set-up: the peer's reset did not arrive within %d ms", ARRIVAL_MS);
-}
-
-void fill_pattern(unsigned char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(i % 251);
 }
 
 /* ---- signals, processes and threads ---- */
@@ -418,19 +300,6 @@ void kill_child_processes(void)
     closedir(tasks);
 }
 
-int join_within(pthread_t thread, int timeout_ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    return pthread_timedjoin_np(thread, NULL, &until) == 0 ? 0 : -1;
-}
-
 void reader_run(struct reader *r)
 {
     size_t since_interrupt = 0;
@@ -486,26 +355,4 @@ void reader_start(struct reader *r)
 int reader_join(struct reader *r, int timeout_ms)
 {
     return join_within(r->thread, timeout_ms);
-}
-
-static void *writer_main(void *arg)
-{
-    struct writer *w = arg;
-    w->sent = send_everything(w->fd, w->buf, w->len, &w->err);
-    if (w->half_close && w->sent == w->len)
-        shutdown(w->fd, SHUT_WR);
-    return NULL;
-}
-
-void writer_start(struct writer *w)
-{
-    w->sent = 0;
-    w->err = 0;
-    cr_assert(pthread_create(&w->thread, NULL, writer_main, w) == 0,
-              "test set-up: pthread_create failed");
-}
-
-int writer_join(struct writer *w, int timeout_ms)
-{
-    return join_within(w->thread, timeout_ms);
 }

@@ -1,5 +1,6 @@
-/* helpers.h - what lab 03's Criterion tests share, on top of testutil.h: TCP peers of the
- * test's own, timed reads, background readers and writers, child processes, and readable
+/* helpers.h - what lab 03's Criterion tests share, on top of testutil.h (which has the
+ * stream peers, timed reads, the background writer and join_within): TCP peers of the
+ * test's own, waits for EOF, resets, a background reader, child processes, and readable
  * failure messages.
  *
  * Each test checks one function against peers written here with plain system calls, never
@@ -27,14 +28,8 @@
 /* Fail the test unless call returned a file descriptor (>= 0); returns it. */
 int expect_fd(const char *call, int fd, int err);
 
-/* Fail the test unless call returned want; err is errno right after the call. */
-void expect_returned(const char *call, long got, long want, int err);
-
 /* Fail the test unless call returned -1 (errno is not checked). */
 void expect_failed(const char *call, long got);
-
-/* Fail the test unless got (len bytes) equals want (len bytes); what names the bytes. */
-void expect_same_bytes(const char *what, const void *want, const void *got, size_t len);
 
 /* ---- sockets of the test's own ---- */
 
@@ -56,27 +51,12 @@ int accept_within(int lfd, int timeout_ms);
  * both ends get 16 KiB socket buffers, so a writer blocks early. Fails the test on error. */
 void open_tcp_pair(int *client, int *server, int small_buffers);
 
-/* A connected AF_UNIX stream pair (socketpair), where TCP itself does not matter. */
-void open_stream_pair(int fds[2]);
-
 /* The local or the remote port of a connected socket (host order), or 0. */
 uint16_t local_port_of(int fd);
-
-/* Send all len bytes from the test's side (MSG_NOSIGNAL), or fail the test. */
-void send_or_fail(int fd, const void *buf, size_t len);
-
-/* Read into buf until want bytes came, EOF, an error or timeout_ms passed; also stops early
- * when stop_fd (-1: none) becomes readable. Returns the count; *eof (may be NULL) is 1 when
- * the peer closed. Never fails the test. */
-size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof);
 
 /* Wait until fd reports EOF (the peer's FIN), reading and dropping any data before it.
  * 1: EOF came; 0: it did not within timeout_ms; -1: an error (errno). */
 int wait_for_eof(int fd, int timeout_ms);
-
-/* Wait until every byte queued for reading on fd (FIONREAD) has been read by someone, up
- * to timeout_ms. 1 when the queue is empty, else 0. */
-int wait_until_read(int fd, int timeout_ms);
 
 /* Close fd with SO_LINGER {1, 0}: the peer gets a reset (RST) instead of a FIN. */
 void reset_and_close(int fd);
@@ -86,9 +66,6 @@ void reset_and_close(int fd);
  * it is made with MSG_NOSIGNAL. peer is closed. Bytes the peer sent before closing stay
  * readable on fd. Fails the test if the reset does not come. */
 void make_peer_gone(int fd, int peer);
-
-/* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
-void fill_pattern(unsigned char *buf, size_t len);
 
 /* ---- signals, processes and threads ---- */
 
@@ -131,9 +108,6 @@ void remote_client_close(struct remote_client *c);
  * holding the test's pipes or sockets after the test. */
 void kill_child_processes(void);
 
-/* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
-int join_within(pthread_t thread, int timeout_ms);
-
 /* A thread that reads a socket into data (want bytes of room, the caller's: static, so a
  * failed test leaks nothing) until EOF or until it is full, `chunk` bytes per recv(). After
  * every `interrupt_every` bytes (0: never) it interrupts the watched call (interrupt_call,
@@ -161,21 +135,5 @@ void reader_start(struct reader *r);
 /* Join the reader (it ends at EOF: shut the writing side down first); 0, or -1 when it did
  * not end within timeout_ms. */
 int reader_join(struct reader *r, int timeout_ms);
-
-/* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
- * half_close. It records how many bytes went out. */
-struct writer {
-    int fd;
-    const void *buf;
-    size_t len;
-    int half_close;
-    /* set by the thread */
-    size_t sent;
-    int err;
-    /* private */
-    pthread_t thread;
-};
-void writer_start(struct writer *w);
-int writer_join(struct writer *w, int timeout_ms);
 
 #endif

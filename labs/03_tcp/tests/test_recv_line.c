@@ -170,32 +170,16 @@ Test(recv_line, returns_0_at_eof)
     expect_eof("after the peer closed without sending anything, recv_line(fd, buf, 64)");
 }
 
-/* The peer: interrupt recv_line once it is blocked in recv(), then send a line. */
-struct late_peer {
-    enum interrupt_outcome outcome;
-    pthread_t thread;
-};
-
-static void *interrupt_then_send(void *arg)
-{
-    struct late_peer *p = arg;
-    p->outcome = interrupt_call(ARRIVAL_MS);
-    send(fds[0], "late\n", 5, MSG_NOSIGNAL); /* whatever happened: recv_line must not hang */
-    return NULL;
-}
-
 Test(recv_line, retries_when_a_signal_interrupts_the_wait)
 {
     char buf[64], want_text[DESCRIBE_LEN], did[160];
-    struct late_peer p;
+    struct late_sender p; /* interrupts recv_line once it is blocked in recv(), then sends */
     ssize_t n;
     int err;
 
     for (int attempt = 1;; attempt++) {
         interrupt_setup();
-        p = (struct late_peer){.outcome = NEVER_BLOCKED};
-        cr_assert(pthread_create(&p.thread, NULL, interrupt_then_send, &p) == 0,
-                  "test set-up: pthread_create failed");
+        late_sender_start(&p, fds[0], "late\n", 5);
         errno = 0;
         call_begin();
         n = recv_line(fds[1], buf, sizeof buf);

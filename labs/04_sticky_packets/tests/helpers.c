@@ -1,6 +1,5 @@
-/* helpers.c - stream pairs, frames, background peers and calls, temporary folders for lab
- * 04's tests. */
-#define _GNU_SOURCE /* pthread_timedjoin_np */
+/* helpers.c - the suites' socketpair, frames, background peers and calls, temporary
+ * folders for lab 04's tests. */
 #include "helpers.h"
 
 #include "md5.h"
@@ -15,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- set-up ---- */
@@ -32,19 +29,21 @@ void lab_setup(void)
     cr_assert(sigaction(SIGPIPE, &sa, NULL) == 0, "test set-up: sigaction failed");
 }
 
-void open_stream_pair(int fds[2])
+int fds[2];
+
+void pair_set_up(void)
 {
-    cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0,
-              "test set-up: socketpair() failed: %s", errno_text(errno));
+    lab_setup();
+    open_stream_pair(fds);
+}
+
+void pair_tear_down(void)
+{
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- messages ---- */
-
-void expect_returned(const char *call, long got, long want, int err)
-{
-    cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld (errno "
-              "%s)", call, want, got, errno_text(err));
-}
 
 void expect_errno(const char *call, int got, int want)
 {
@@ -54,115 +53,7 @@ void expect_errno(const char *call, int got, int want)
               "%s", call, want_text, errno_text(got));
 }
 
-void expect_same_bytes(const char *what, const void *want, const void *got, size_t len)
-{
-    const unsigned char *w = want, *g = got;
-    size_t at = 0;
-
-    while (at < len && w[at] == g[at])
-        at++;
-    if (at == len)
-        return;
-    char want_text[DESCRIBE_LEN], got_text[DESCRIBE_LEN];
-    size_t shown = len - at < 16 ? len - at : 16;
-    describe_bytes(w + at, shown, want_text);
-    describe_bytes(g + at, shown, got_text);
-    cr_assert_fail("%s should have been the bytes sent, but instead they differ from byte %zu "
-                   "on: expected %s there, but instead got %s", what, at, want_text, got_text);
-}
-
 /* ---- bytes on the test's side ---- */
-
-/* Send everything, whatever happens; the count sent. */
-static size_t send_everything(int fd, const void *buf, size_t len, int *err)
-{
-    const char *p = buf;
-    size_t sent = 0;
-    *err = 0;
-    while (sent < len) {
-        ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *err = errno;
-            break;
-        }
-        sent += (size_t)n;
-    }
-    return sent;
-}
-
-void send_or_fail(int fd, const void *buf, size_t len)
-{
-    int err;
-    size_t sent = send_everything(fd, buf, len, &err);
-    cr_assert(sent == len, "test set-up: the test's peer could not send its %zu bytes: %s",
-              len, errno_text(err));
-}
-
-size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof)
-{
-    long long deadline = monotonic_ms() + timeout_ms;
-    size_t got = 0;
-
-    if (eof != NULL)
-        *eof = 0;
-    while (got < want) {
-        long long left = deadline - monotonic_ms();
-        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
-        if (left <= 0)
-            break;
-        int ready = poll(pfd, stop_fd >= 0 ? 2 : 1, (int)left);
-        if (ready < 0 && errno == EINTR)
-            continue;
-        if (ready <= 0)
-            break;
-        if (pfd[0].revents == 0)
-            break; /* only stop_fd: the code under test has returned */
-        ssize_t n = recv(fd, (char *)buf + got, want - got, MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n <= 0) {
-            if (n == 0 && eof != NULL)
-                *eof = 1;
-            break;
-        }
-        got += (size_t)n;
-    }
-    return got;
-}
-
-int queued_bytes(int fd)
-{
-    int queued = 0;
-    return ioctl(fd, FIONREAD, &queued) < 0 ? -1 : queued;
-}
-
-/* Let time pass: 1 ms, for loops that watch something no fd can signal. */
-static void tick(void)
-{
-    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
-    nanosleep(&ms, NULL);
-}
-
-int wait_until_read(int fd, int timeout_ms)
-{
-    long long deadline = monotonic_ms() + timeout_ms;
-    for (;;) {
-        int queued = queued_bytes(fd);
-        if (queued <= 0)
-            return queued == 0;
-        if (monotonic_ms() >= deadline)
-            return 0;
-        tick();
-    }
-}
-
-void fill_pattern(unsigned char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(i % 251);
-}
 
 void put_prefix(unsigned char out[4], uint32_t len)
 {
@@ -203,19 +94,6 @@ int recv_frame_for(int fd, void *buf, uint32_t cap, uint32_t *len, int timeout_m
 
 /* ---- peers and calls on threads of their own ---- */
 
-int join_within(pthread_t thread, int timeout_ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    return pthread_timedjoin_np(thread, NULL, &until) == 0 ? 0 : -1;
-}
-
 static void *dribbler_main(void *arg)
 {
     struct dribbler *d = arg;
@@ -248,28 +126,6 @@ int dribbler_join(struct dribbler *d, int timeout_ms)
 {
     atomic_store(&d->stop, 1);
     return join_within(d->thread, timeout_ms);
-}
-
-static void *writer_main(void *arg)
-{
-    struct writer *w = arg;
-    w->sent = send_everything(w->fd, w->buf, w->len, &w->err);
-    if (w->half_close && w->sent == w->len)
-        shutdown(w->fd, SHUT_WR);
-    return NULL;
-}
-
-void writer_start(struct writer *w)
-{
-    w->sent = 0;
-    w->err = 0;
-    cr_assert(pthread_create(&w->thread, NULL, writer_main, w) == 0,
-              "test set-up: pthread_create failed");
-}
-
-int writer_join(struct writer *w, int timeout_ms)
-{
-    return join_within(w->thread, timeout_ms);
 }
 
 static void *bg_main(void *arg)
@@ -344,6 +200,20 @@ void temp_dir_remove(const char *path)
         closedir(d);
     }
     rmdir(path);
+}
+
+char dir[TEMP_DIR_LEN];
+
+void pair_dir_set_up(void)
+{
+    pair_set_up();
+    temp_dir_make(dir);
+}
+
+void pair_dir_tear_down(void)
+{
+    pair_tear_down();
+    temp_dir_remove(dir);
 }
 
 const char *path_join(char *out, size_t cap, const char *dir, const char *name)

@@ -1,6 +1,7 @@
-/* helpers.h - what lab 04's Criterion tests share, on top of testutil.h: stream pairs,
- * frames written and read by the test's own peer, peers on threads of their own (a byte at a
- * time, in bulk), a call on a thread of its own, temporary folders and files, and readable
+/* helpers.h - what lab 04's Criterion tests share, on top of testutil.h (which has the
+ * stream pairs, timed reads, the background writer and join_within): the socketpair every
+ * suite runs on, frames written and read by the test's own peer, a peer that sends a byte
+ * at a time, a call on a thread of its own, temporary folders and files, and readable
  * failure messages.
  *
  * Each test checks one function against peers written here with plain system calls, never
@@ -26,39 +27,20 @@
  * writing to a peer that has gone fails with EPIPE instead of killing the test. */
 void lab_setup(void);
 
-/* A connected AF_UNIX stream pair (socketpair), or fail the test. */
-void open_stream_pair(int fds[2]);
+/* The connected stream pair (socketpair) every suite of the lab runs on: each test file
+ * says which end is the test's peer and which the code under test's. */
+extern int fds[2];
+
+/* A suite's .init and .fini: lab_setup() and open_stream_pair(fds); close both fds. */
+void pair_set_up(void);
+void pair_tear_down(void);
 
 /* ---- messages ---- */
-
-/* Fail the test unless call returned want; err is errno right after the call. */
-void expect_returned(const char *call, long got, long want, int err);
 
 /* Fail the test unless call (which returned -1) set errno to want. */
 void expect_errno(const char *call, int got, int want);
 
-/* Fail the test unless got (len bytes) equals want (len bytes); what names the bytes. */
-void expect_same_bytes(const char *what, const void *want, const void *got, size_t len);
-
 /* ---- bytes on the test's side ---- */
-
-/* Send all len bytes from the test's side (MSG_NOSIGNAL), or fail the test. */
-void send_or_fail(int fd, const void *buf, size_t len);
-
-/* Read into buf until want bytes came, EOF, an error or timeout_ms passed; also stops early
- * when stop_fd (-1: none) becomes readable. Returns the count; *eof (may be NULL) is 1 when
- * the peer closed. Never fails the test. */
-size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof);
-
-/* How many bytes wait unread on fd (FIONREAD), or -1. */
-int queued_bytes(int fd);
-
-/* Wait until every byte queued for reading on fd has been read by someone, up to
- * timeout_ms. 1 when the queue is empty, else 0. */
-int wait_until_read(int fd, int timeout_ms);
-
-/* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
-void fill_pattern(unsigned char *buf, size_t len);
 
 /* The 4-byte big-endian prefix of a frame of len bytes, into out. */
 void put_prefix(unsigned char out[4], uint32_t len);
@@ -73,9 +55,6 @@ int recv_frame_for(int fd, void *buf, uint32_t cap, uint32_t *len, int timeout_m
                    int stop_fd);
 
 /* ---- peers and calls on threads of their own ---- */
-
-/* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
-int join_within(pthread_t thread, int timeout_ms);
 
 /* A thread that sends len bytes one at a time, each once the one before has been read from
  * reader_fd (the other end), so that every recv() there gets exactly one byte; then
@@ -93,20 +72,6 @@ struct dribbler {
 };
 void dribbler_start(struct dribbler *d);
 int dribbler_join(struct dribbler *d, int timeout_ms);
-
-/* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
- * half_close. It records how many bytes went out. */
-struct writer {
-    int fd;
-    const void *buf;
-    size_t len;
-    int half_close;
-    size_t sent; /* set by the thread */
-    int err;
-    pthread_t thread;
-};
-void writer_start(struct writer *w);
-int writer_join(struct writer *w, int timeout_ms);
 
 /* A call of the code under test on a thread of its own, so that the test's thread can play
  * the peer: fn(arg) is run, its result and errno kept; done_pipe[0] becomes readable when
@@ -135,6 +100,14 @@ void temp_dir_make(char path[TEMP_DIR_LEN]);
 
 /* Remove path and everything in it (files and folders), if it exists. */
 void temp_dir_remove(const char *path);
+
+/* The temporary folder of the suites that send and receive files. */
+extern char dir[TEMP_DIR_LEN];
+
+/* Their .init and .fini: pair_set_up() and temp_dir_make(dir); pair_tear_down() and
+ * temp_dir_remove(dir). */
+void pair_dir_set_up(void);
+void pair_dir_tear_down(void);
 
 /* "dir/name" into out (cap bytes); returns out. */
 const char *path_join(char *out, size_t cap, const char *dir, const char *name);

@@ -9,21 +9,9 @@
 #include "frame.h"
 #include "helpers.h"
 
-static int fds[2]; /* fds[0]: the test's peer; fds[1]: the session's socket */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-}
-
-static void tear_down(void)
-{
-    close(fds[0]);
-    close(fds[1]);
-}
-
-TestSuite(frame_echo_session, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+/* fds (helpers.h): fds[0] is the test's peer, fds[1] the session's socket. */
+TestSuite(frame_echo_session, .init = pair_set_up, .fini = pair_tear_down,
+          .timeout = TEST_TIMEOUT_S);
 
 static long call_session(void *arg)
 {

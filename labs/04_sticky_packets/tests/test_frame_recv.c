@@ -19,21 +19,9 @@
 #endif
 #endif
 
-static int fds[2]; /* fds[0]: the test's peer; fds[1]: where frame_recv reads */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-}
-
-static void tear_down(void)
-{
-    close(fds[0]);
-    close(fds[1]);
-}
-
-TestSuite(frame_recv, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+/* fds (helpers.h): fds[0] is the test's peer, fds[1] where frame_recv reads. */
+TestSuite(frame_recv, .init = pair_set_up, .fini = pair_tear_down,
+          .timeout = TEST_TIMEOUT_S);
 
 /* frame_recv(fds[1], buf, cap, &len) must return 1 with the payload want (want_len bytes);
  * what says what the peer did. */

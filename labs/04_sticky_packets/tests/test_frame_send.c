@@ -9,21 +9,9 @@
 #include "frame.h"
 #include "helpers.h"
 
-static int fds[2]; /* fds[0]: where frame_send writes; fds[1]: the test's peer */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-}
-
-static void tear_down(void)
-{
-    close(fds[0]);
-    close(fds[1]);
-}
-
-TestSuite(frame_send, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+/* fds (helpers.h): fds[0] is where frame_send writes, fds[1] the test's peer. */
+TestSuite(frame_send, .init = pair_set_up, .fini = pair_tear_down,
+          .timeout = TEST_TIMEOUT_S);
 
 /* After frame_send returned, close its side and expect exactly want (len bytes) on the
  * peer's; what says what was sent. */

@@ -15,22 +15,13 @@
 #define HELLO "hello\n"
 #define HELLO_MD5 "b1946ac92492d2347c6235b4d2611184"
 
-static int fds[2];             /* fds[0]: the test's peer (the sender); fds[1]: ft_recv_file's */
-static char dir[TEMP_DIR_LEN]; /* where the files go */
-static char escaped[96];       /* where a file named ../NAME would land, if one did */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-    temp_dir_make(dir);
-}
+/* fds and dir (helpers.h): fds[0] is the test's peer (the sender), fds[1] ft_recv_file's;
+ * dir is where the files go. */
+static char escaped[96]; /* where a file named ../NAME would land, if one did */
 
 static void tear_down(void)
 {
-    close(fds[0]);
-    close(fds[1]);
-    temp_dir_remove(dir);
+    pair_dir_tear_down();
     if (escaped[0] != '\0') { /* also after a failed assertion */
         temp_dir_remove(escaped);
         strcat(escaped, ".part");
@@ -38,7 +29,7 @@ static void tear_down(void)
     }
 }
 
-TestSuite(ft_recv_file, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+TestSuite(ft_recv_file, .init = pair_dir_set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
 
 /* ---- the sender's side ---- */
 

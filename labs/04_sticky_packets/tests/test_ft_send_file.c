@@ -16,24 +16,10 @@
 #define HELLO "hello\n"
 #define HELLO_MD5 "b1946ac92492d2347c6235b4d2611184"
 
-static int fds[2];              /* fds[0]: where ft_send_file writes; fds[1]: the test's peer */
-static char dir[TEMP_DIR_LEN];  /* the files to send */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-    temp_dir_make(dir);
-}
-
-static void tear_down(void)
-{
-    close(fds[0]);
-    close(fds[1]);
-    temp_dir_remove(dir);
-}
-
-TestSuite(ft_send_file, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+/* fds and dir (helpers.h): fds[0] is where ft_send_file writes, fds[1] the test's peer; dir
+ * holds the files to send. */
+TestSuite(ft_send_file, .init = pair_dir_set_up, .fini = pair_dir_tear_down,
+          .timeout = TEST_TIMEOUT_S);
 
 /* dir/name with len bytes of data; its path in path (PATH_LEN bytes). */
 #define PATH_LEN 256

@@ -10,21 +10,9 @@
 #include "frame.h"
 #include "helpers.h"
 
-static int fds[2]; /* fds[0]: the test's peer; fds[1]: where recv_exact reads */
-
-static void set_up(void)
-{
-    lab_setup();
-    open_stream_pair(fds);
-}
-
-static void tear_down(void)
-{
-    close(fds[0]);
-    close(fds[1]);
-}
-
-TestSuite(recv_exact, .init = set_up, .fini = tear_down, .timeout = TEST_TIMEOUT_S);
+/* fds (helpers.h): fds[0] is the test's peer, fds[1] where recv_exact reads. */
+TestSuite(recv_exact, .init = pair_set_up, .fini = pair_tear_down,
+          .timeout = TEST_TIMEOUT_S);
 
 Test(recv_exact, returns_1_with_exactly_n_bytes_and_leaves_the_rest_unread)
 {
@@ -108,31 +96,15 @@ Test(recv_exact, fails_with_the_errno_of_recv_on_a_bad_descriptor)
     expect_errno(call, err, EBADF);
 }
 
-/* The peer: interrupt recv_exact once it is blocked in recv(), then send the 4 bytes. */
-struct late_peer {
-    enum interrupt_outcome outcome;
-    pthread_t thread;
-};
-
-static void *interrupt_then_send(void *arg)
-{
-    struct late_peer *p = arg;
-    p->outcome = interrupt_call(ARRIVAL_MS);
-    send(fds[0], "late", 4, MSG_NOSIGNAL); /* whatever happened: recv_exact must not hang */
-    return NULL;
-}
-
 Test(recv_exact, retries_when_a_signal_interrupts_the_wait)
 {
     char buf[8], did[160];
-    struct late_peer p;
+    struct late_sender p; /* interrupts recv_exact once it is blocked in recv(), then sends */
     int rc, err;
 
     for (int attempt = 1;; attempt++) {
         interrupt_setup();
-        p = (struct late_peer){.outcome = NEVER_BLOCKED};
-        cr_assert(pthread_create(&p.thread, NULL, interrupt_then_send, &p) == 0,
-                  "test set-up: pthread_create failed");
+        late_sender_start(&p, fds[0], "late", 4);
         errno = 0;
         call_begin();
         rc = recv_exact(fds[1], buf, 4);
@@ -143,7 +115,7 @@ Test(recv_exact, retries_when_a_signal_interrupts_the_wait)
         if (interrupt_attempt(p.outcome, attempt, "recv_exact(fd, buf, 4), with nothing to "
                               "read yet,", did))
             break;
-        tear_down(); /* the bytes may still wait in it: start again on a new pair */
+        pair_tear_down(); /* the bytes may still wait in it: start again on a new pair */
         open_stream_pair(fds);
     }
     expect_returned("recv_exact(fd, buf, 4), interrupted by a signal while it waited (recv() "

@@ -1,4 +1,5 @@
 /* testutil.c - what every lab's Criterion tests share (see testutil.h). */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -98,8 +100,7 @@ long long monotonic_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Let 1 ms pass, in a loop that watches something no fd can signal (a thread's state). */
-static void tick(void)
+void tick(void)
 {
     struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
     nanosleep(&ms, NULL);
@@ -202,6 +203,162 @@ void udp_peer_close(struct udp_peer *peer)
     if (peer->fd >= 0)
         close(peer->fd);
     peer->fd = -1;
+}
+
+/* ---- messages ---- */
+
+void expect_returned(const char *call, long got, long want, int err)
+{
+    /* errno means something only after a failure: it is named when the call returned < 0. */
+    if (got < 0)
+        cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld (errno "
+                  "%s)", call, want, got, errno_text(err));
+    cr_assert(got == want, "%s should have returned %ld, but instead it returned %ld", call,
+              want, got);
+}
+
+void expect_same_bytes(const char *what, const void *want, const void *got, size_t len)
+{
+    const unsigned char *w = want, *g = got;
+    size_t at = 0;
+
+    while (at < len && w[at] == g[at])
+        at++;
+    if (at == len)
+        return;
+    char want_text[DESCRIBE_LEN], got_text[DESCRIBE_LEN];
+    size_t shown = len - at < 16 ? len - at : 16;
+    describe_bytes(w + at, shown, want_text);
+    describe_bytes(g + at, shown, got_text);
+    cr_assert_fail("%s should have been the bytes sent, but instead they differ from byte %zu "
+                   "on: expected %s there, but instead got %s", what, at, want_text, got_text);
+}
+
+/* ---- stream peers of the test's own ---- */
+
+void open_stream_pair(int fds[2])
+{
+    cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0,
+              "test set-up: socketpair() failed: %s", errno_text(errno));
+}
+
+/* Send everything, whatever happens; the count sent. */
+static size_t send_everything(int fd, const void *buf, size_t len, int *err)
+{
+    const char *p = buf;
+    size_t sent = 0;
+    *err = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *err = errno;
+            break;
+        }
+        sent += (size_t)n;
+    }
+    return sent;
+}
+
+void send_or_fail(int fd, const void *buf, size_t len)
+{
+    int err;
+    size_t sent = send_everything(fd, buf, len, &err);
+    cr_assert(sent == len, "test set-up: the test's peer could not send its %zu bytes: %s",
+              len, errno_text(err));
+}
+
+size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    size_t got = 0;
+
+    if (eof != NULL)
+        *eof = 0;
+    while (got < want) {
+        long long left = deadline - monotonic_ms();
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        if (left <= 0)
+            break;
+        int ready = poll(pfd, stop_fd >= 0 ? 2 : 1, (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            break;
+        if (pfd[0].revents == 0)
+            break; /* only stop_fd: the code under test has returned, or given up */
+        ssize_t n = recv(fd, (char *)buf + got, want - got, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            if (n == 0 && eof != NULL)
+                *eof = 1;
+            break;
+        }
+        got += (size_t)n;
+    }
+    return got;
+}
+
+int queued_bytes(int fd)
+{
+    int queued = 0;
+    return ioctl(fd, FIONREAD, &queued) < 0 ? -1 : queued;
+}
+
+int wait_until_read(int fd, int timeout_ms)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int queued = queued_bytes(fd);
+        if (queued <= 0)
+            return queued == 0; /* 0 when FIONREAD failed */
+        if (monotonic_ms() >= deadline)
+            return 0;
+        tick();
+    }
+}
+
+void fill_pattern(unsigned char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i % 251);
+}
+
+int join_within(pthread_t thread, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(thread, NULL, &until) == 0 ? 0 : -1;
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    w->sent = send_everything(w->fd, w->buf, w->len, &w->err);
+    if (w->half_close && w->sent == w->len)
+        shutdown(w->fd, SHUT_WR);
+    return NULL;
+}
+
+void writer_start(struct writer *w)
+{
+    w->sent = 0;
+    w->err = 0;
+    cr_assert(pthread_create(&w->thread, NULL, writer_main, w) == 0,
+              "test set-up: pthread_create failed");
+}
+
+int writer_join(struct writer *w, int timeout_ms)
+{
+    return join_within(w->thread, timeout_ms);
 }
 
 /* ---- interrupting a blocked call with a signal ---- */
@@ -357,6 +514,21 @@ const char *interrupt_outcome_text(enum interrupt_outcome outcome)
                "(was the signal blocked, or its handler replaced?)";
     }
     return "?";
+}
+
+static void *late_sender_main(void *arg)
+{
+    struct late_sender *s = arg;
+    s->outcome = interrupt_call(ARRIVAL_MS);
+    send(s->fd, s->data, s->len, MSG_NOSIGNAL); /* whatever happened: the call must not hang */
+    return NULL;
+}
+
+void late_sender_start(struct late_sender *s, int fd, const void *data, size_t len)
+{
+    *s = (struct late_sender){.fd = fd, .data = data, .len = len, .outcome = NEVER_BLOCKED};
+    cr_assert(pthread_create(&s->thread, NULL, late_sender_main, s) == 0,
+              "test set-up: pthread_create failed");
 }
 
 int interrupt_attempt(enum interrupt_outcome outcome, int attempt, const char *call,

@@ -1,5 +1,6 @@
 /* testutil.h - what every lab's Criterion tests share: the timing constants, readable bytes
- * and errors, ports, UDP peers of the test's own, and interrupting a blocked call with a
+ * and errors, ports, UDP peers of the test's own, stream peers of the test's own (timed
+ * reads, a background writer, bounded joins), and interrupting a blocked call with a
  * signal. A lab's own helpers are in its tests/helpers.h.
  *
  * Failure messages and the JSON report: Criterion 2.4.1 writes its JSON report without
@@ -83,6 +84,67 @@ ssize_t udp_peer_recv(struct udp_peer *peer, void *buf, size_t cap,
 
 void udp_peer_close(struct udp_peer *peer);
 
+/* ---- messages ---- */
+
+/* Fail the test unless call returned want. call describes the call, e.g.
+ * "udp_send_once(peer, 'abc', 3)"; err is errno right after it, named in the message when
+ * the call returned a negative value (after a success errno means nothing). */
+void expect_returned(const char *call, long got, long want, int err);
+
+/* Fail the test unless got (len bytes) equals want (len bytes); what names the bytes. */
+void expect_same_bytes(const char *what, const void *want, const void *got, size_t len);
+
+/* ---- stream peers of the test's own ----
+ *
+ * Helpers that can fail the test (cr_assert) run on the test's own thread only; the
+ * background threads just record what they saw. */
+
+/* A connected AF_UNIX stream pair (socketpair), where TCP itself does not matter, or fail
+ * the test. */
+void open_stream_pair(int fds[2]);
+
+/* Send all len bytes from the test's side (MSG_NOSIGNAL), or fail the test. */
+void send_or_fail(int fd, const void *buf, size_t len);
+
+/* Read into buf until want bytes came, EOF, an error or timeout_ms passed; also stops early
+ * when stop_fd (-1: none) becomes readable. Returns the count; *eof (may be NULL) is 1 when
+ * the peer closed. Never fails the test. */
+size_t recv_for(int fd, void *buf, size_t want, int timeout_ms, int stop_fd, int *eof);
+
+/* How many bytes wait unread on fd (FIONREAD), or -1. */
+int queued_bytes(int fd);
+
+/* Wait until every byte queued for reading on fd (FIONREAD) has been read by someone, up
+ * to timeout_ms. 1 when the queue is empty, else 0. */
+int wait_until_read(int fd, int timeout_ms);
+
+/* byte[i] = i % 251: a shifted or repeated piece of it shows at once. */
+void fill_pattern(unsigned char *buf, size_t len);
+
+/* Let 1 ms pass, in a loop that watches something no fd can signal (a thread's state, the
+ * bytes queued on a socket, a child process). */
+void tick(void);
+
+/* pthread_join with a bound: 0 when the thread ended within timeout_ms, else -1. */
+int join_within(pthread_t thread, int timeout_ms);
+
+/* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
+ * half_close. It records how many bytes went out. */
+struct writer {
+    int fd;
+    const void *buf;
+    size_t len;
+    int half_close;
+    /* set by the thread */
+    size_t sent;
+    int err;              /* errno of a failed send, or 0 */
+    /* private */
+    pthread_t thread;
+};
+void writer_start(struct writer *w);
+/* Join the writer: 0, or -1 when it did not end within timeout_ms. */
+int writer_join(struct writer *w, int timeout_ms);
+
 /* ---- interrupting a blocked call with a signal ----
  *
  * A test of what a call does when a signal interrupts it (retry, or return -1 with EINTR)
@@ -129,6 +191,22 @@ enum interrupt_outcome interrupt_call(int timeout_ms);
 
 /* What an outcome means, for messages. */
 const char *interrupt_outcome_text(enum interrupt_outcome outcome);
+
+/* A peer on a thread of its own for a call that waits to read: it interrupts the watched
+ * call (interrupt_call(ARRIVAL_MS)), then sends len bytes of data on fd (MSG_NOSIGNAL)
+ * whatever happened, so that the call never waits for ever. outcome is NEVER_BLOCKED until
+ * the thread sets it; join the thread (join_within) before reading it. */
+struct late_sender {
+    int fd;
+    const void *data;
+    size_t len;
+    /* set by the thread */
+    enum interrupt_outcome outcome;
+    /* private */
+    pthread_t thread;
+};
+/* Start one, or fail the test. */
+void late_sender_start(struct late_sender *s, int fd, const void *data, size_t len);
 
 /* On the test's thread, after attempt number `attempt` (1, 2, ...) at interrupting call:
  * 1 when the signal interrupted it (go on: check what the call did); 0 when the set-up
