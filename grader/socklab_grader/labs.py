@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 LABS_DIR = REPO / "labs"
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
-# `NAME := words` or `NAME += words`, the only forms a declaration uses.
-_ASSIGNMENT = re.compile(r"^([A-Z_]+)\s*(:=|\+=)\s*(.*?)\s*$")
+# A make assignment, in any of make's forms; a declaration uses `NAME := words` and
+# `NAME += words` only.
+_ANY_ASSIGNMENT = re.compile(r"^(?P<prefix>(?:override|export)\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                             r"\s*(?P<op>::=|:=|\+=|\?=|!=|=)\s*(?P<value>.*?)\s*$")
 # What the grader reads; make would understand more, the grader must not guess.
 DECLARED = ("LAB", "STUDENT", "PROGRAMS", "API_POINTS")
 # `Test(suite, name` (also `Test(suite, name, .timeout = ...)`) at the start of a line.
@@ -66,19 +68,24 @@ def checks_module(lab_name: str) -> str:
 
 def read_makefile(path: Path) -> dict[str, list[str]]:
     """The variables a lab's Makefile assigns, each as its words (`+=` appends). A declared
-    name (DECLARED) given in a form the grader does not read - `=`, `?=`, `override`, a
-    continued line, a `$(...)` - is an error, never a guess."""
+    name (DECLARED) assigned in a form the grader does not read - `=`, `?=`, `override`, a
+    continued line, a `$(...)` - is an error, never a guess; other variables (a lab's own
+    make rules) are none of the grader's business."""
     variables: dict[str, list[str]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = line.split("#", 1)[0].rstrip()
-        match = _ASSIGNMENT.match(line)
-        if match and "$" not in line and not line.endswith("\\"):
-            name, op, value = match.groups()
+        match = _ANY_ASSIGNMENT.match(line)
+        if match is None:
+            continue
+        name, op, value = match.group("name"), match.group("op"), match.group("value")
+        plain = (match.group("prefix") is None and op in (":=", "+=") and "$" not in value
+                 and not line.endswith("\\"))
+        if name in DECLARED and not plain:
+            raise DeclarationError(f"{path}:{number}: write `{name} := words` (or `+=`), "
+                                   f"without $(...) or a continued line: {line.strip()}")
+        if plain:
             words = value.split()
             variables[name] = variables.get(name, []) + words if op == "+=" else words
-        elif any(re.search(rf"\b{name}\b", line) for name in DECLARED):
-            raise DeclarationError(f"{path}:{number}: write `NAME := words` (or `+=`), "
-                                   f"without $(...) or a continued line: {line.strip()}")
     return variables
 
 

@@ -350,3 +350,32 @@ def test_what_a_run_needs_from_the_old_tmp_stays_visible(tmp_path: Path) -> None
     finally:
         import shutil
         shutil.rmtree(kept.parent)
+
+
+# --- the labs' declarations ------------------------------------------------------------
+
+def test_every_lab_folder_declares_itself_readably() -> None:
+    """Labs still being built too (no wire checks yet): their Makefile must read cleanly."""
+    from socklab_grader import labs
+    folders = sorted(p.parent for p in (REPO / "labs").glob("[0-9][0-9]_*/Makefile"))
+    assert folders
+    for folder in folders:
+        lab = labs.declared(folder)
+        assert lab.name == folder.name and lab.student_files and lab.programs
+
+
+@pytest.mark.parametrize("line", ["STUDENT = src/a.c", "override PROGRAMS := x",
+                                  "API_POINTS := $(X)", "LAB := a \\", "STUDENT ?= src/a.c"])
+def test_a_declaration_the_grader_would_misread_is_refused(line: str, tmp_path: Path) -> None:
+    from socklab_grader import labs
+    (tmp_path / "Makefile").write_text(f"{line}\n")
+    with pytest.raises(labs.DeclarationError, match="Makefile:1"):
+        labs.read_makefile(tmp_path / "Makefile")
+
+
+def test_a_labs_own_make_rules_are_not_the_graders_business(tmp_path: Path) -> None:
+    from socklab_grader import labs
+    (tmp_path / "Makefile").write_text("STUDENT := src/a.c  # the file\nSTUDENT += src/b.c\n"
+                                       "WIN_BIN := $(PROGRAMS:%=win/%.exe)\n"
+                                       "win: $(WIN_BIN)\n\t$(CC) $(STUDENT) -o $@\n")
+    assert labs.read_makefile(tmp_path / "Makefile") == {"STUDENT": ["src/a.c", "src/b.c"]}
