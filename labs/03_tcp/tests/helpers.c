@@ -32,51 +32,6 @@ void expect_failed(const char *call, long got)
 
 /* ---- sockets of the test's own ---- */
 
-int open_listener(uint16_t *port)
-{
-    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", port);
-    cr_assert(fd >= 0, "test set-up: binding a listener of the test's own failed: %s",
-              errno_text(errno));
-    cr_assert(listen(fd, 64) == 0, "test set-up: listen() failed: %s", errno_text(errno));
-    return fd;
-}
-
-uint16_t unused_port(void)
-{
-    uint16_t port = 0;
-    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", &port);
-    cr_assert(fd >= 0, "test set-up: finding a free port failed: %s", errno_text(errno));
-    close(fd); /* never listened, never connected: nothing lingers on the port */
-    return port;
-}
-
-int connect_local(uint16_t port)
-{
-    struct sockaddr_in a = loopback_addr(port);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-int accept_within(int lfd, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
-    int ready = poll(&pfd, 1, timeout_ms);
-    if (ready <= 0) {
-        if (ready == 0)
-            errno = ETIMEDOUT;
-        return -1;
-    }
-    return accept(lfd, NULL, NULL);
-}
-
 static void set_buffers(int fd, int bytes)
 {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);

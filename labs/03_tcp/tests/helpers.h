@@ -33,20 +33,6 @@ void expect_failed(const char *call, long got);
 
 /* ---- sockets of the test's own ---- */
 
-/* A TCP socket listening on 127.0.0.1 with a port whose two bytes differ (a missing
- * htons() cannot hide behind it: bind_asymmetric_port); the port in *port (host order).
- * Fails the test on error. */
-int open_listener(uint16_t *port);
-
-/* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
-uint16_t unused_port(void);
-
-/* A socket connected to 127.0.0.1:port, or -1 with errno set. */
-int connect_local(uint16_t port);
-
-/* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
-int accept_within(int lfd, int timeout_ms);
-
 /* A connected TCP pair over loopback: *client connected to *server. With small_buffers,
  * both ends get 16 KiB socket buffers, so a writer blocks early. Fails the test on error. */
 void open_tcp_pair(int *client, int *server, int small_buffers);

@@ -22,19 +22,6 @@ sock_t expect_sock(const char *call, sock_t s, int err);
 /* 1 when fd is an open descriptor. */
 int fd_is_open(int fd);
 
-/* A TCP socket listening on 127.0.0.1 with a port whose two bytes differ; the port in
- * *port (host order). Fails the test on error. */
-int open_listener(uint16_t *port);
-
-/* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
-uint16_t unused_port(void);
-
-/* A socket connected to 127.0.0.1:port, or -1 with errno set. */
-int connect_local(uint16_t port);
-
-/* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
-int accept_within(int lfd, int timeout_ms);
-
 /* The local (or, with remote, the peer's) address of a socket; fails the test on error. */
 struct sockaddr_in address_of(int fd, int remote);
 

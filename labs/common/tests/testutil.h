@@ -67,6 +67,20 @@ struct sockaddr_in loopback_addr(uint16_t port);
  * drawn twice. The fd, or -1 with errno set. */
 int bind_asymmetric_port(int type, const char *ip, uint16_t *port);
 
+/* A TCP socket listening on 127.0.0.1 with a port whose two bytes differ (a missing
+ * htons() cannot hide behind it: bind_asymmetric_port); the port in *port (host order).
+ * Fails the test on error. */
+int open_listener(uint16_t *port);
+
+/* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
+uint16_t unused_port(void);
+
+/* A socket connected to 127.0.0.1:port, or -1 with errno set. */
+int connect_local(uint16_t port);
+
+/* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
+int accept_within(int lfd, int timeout_ms);
+
 /* A UDP socket of the test's own, bound before the code under test runs. */
 struct udp_peer {
     int fd;
