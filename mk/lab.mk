@@ -8,6 +8,8 @@
 #   PROGRAMS   the provided programs; program P is built from src/P_main.c
 #   LDLIBS     extra libraries (optional), e.g. -lcjson
 #   API_POINTS what each Criterion test is worth to the grader, e.g. `0.5` or `0.5 SUITE=1`
+#   ALSO_BUILD targets the grader builds after the programs, graded by the lab's checks
+#   TEST_AFTER a target `make test` runs after the Criterion tests (optional)
 # Only the forms `NAME := words` and `NAME += words` are used, so that the grader can read
 # the declaration without running make.
 #
@@ -19,6 +21,8 @@
 #   make clean
 
 ROOT   := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+# The grader's interpreter, named in one place: its shebang.
+PYTHON := $(shell sed -n '1s/^#! *//p' $(ROOT)/grader/grade)
 COMMON := $(ROOT)/labs/common
 
 # The contract's flags: never weaker than these.
@@ -79,6 +83,7 @@ test: $(OUT)/tests
 else
 test: $(OUT)/tests
 	$(OUT)/tests --timeout $(TEST_TIMEOUT) $(TEST_FLAGS)
+	$(if $(TEST_AFTER),@$(MAKE) --no-print-directory $(TEST_AFTER))
 endif
 
 grade:

@@ -17,6 +17,12 @@ BUILD_TIMEOUT_S = 180
 SHORT_IO_SOURCE = Path(__file__).resolve().parents[1] / "shim" / "short_io.c"
 SHORT_IO_LIBRARY = "short_io.so"   # in the lab's build folder, next to the programs
 TESTS_LOG = "tests-build.log"      # there too, when the Criterion tests did not build
+
+
+def also_build_log(target: str) -> str:
+    """Where the output of a failed ALSO_BUILD target is kept, in the lab's build folder."""
+    return f"{target}-build.log"
+
 LOG_CAP = 20_000
 _IGNORE = shutil.ignore_patterns("build", "*.o", "__pycache__")
 
@@ -60,7 +66,8 @@ def _make(lab_dir: Path, target: str) -> tuple[bool, str]:
 def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
     """The programs first: if they do not build, nothing can be graded. Then the Criterion
     tests: if only they fail to build (a name of the student's clashing with a test
-    helper's, say), the wire checks still run and the API checks say why they could not."""
+    helper's, say), the wire checks still run and the API checks say why they could not.
+    Then the lab's ALSO_BUILD targets, whose failure its own checks report."""
     lab_dir, notes = prepare(lab, files, workdir)
     ok, log = _make(lab_dir, "all")
     log = "\n".join(notes + [log]).strip()
@@ -70,6 +77,11 @@ def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
     if not tests_ok:
         (lab_dir / "build" / TESTS_LOG).write_text(tests_log)
         log = f"{log}\nthe Criterion tests did not build with your files:\n{tests_log}".strip()
+    # Another system's build (lab 05's `make win`): its checks say whether it worked.
+    for target in lab.also_build:
+        target_ok, target_log = _make(lab_dir, target)
+        if not target_ok:
+            (lab_dir / "build" / also_build_log(target)).write_text(target_log)
     build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
     return Built(True, lab_dir, log)
 

@@ -24,7 +24,7 @@ CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 _ANY_ASSIGNMENT = re.compile(r"^(?P<prefix>(?:override|export)\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
                              r"\s*(?P<op>::=|:=|\+=|\?=|!=|=)\s*(?P<value>.*?)\s*$")
 # What the grader reads; make would understand more, the grader must not guess.
-DECLARED = ("LAB", "STUDENT", "PROGRAMS", "API_POINTS")
+DECLARED = ("LAB", "STUDENT", "PROGRAMS", "API_POINTS", "ALSO_BUILD")
 # `Test(suite, name` (also `Test(suite, name, .timeout = ...)`) at the start of a line.
 _CRITERION_TEST = re.compile(r"^Test\(\s*(\w+)\s*,\s*(\w+)\s*[,)]", re.M)
 
@@ -40,6 +40,7 @@ class Lab:
     programs: tuple[str, ...]          # tcp_echo_server ...: program P is built from src/P_main.c
     api_points: float                  # what each Criterion test is worth...
     api_points_by_suite: tuple[tuple[str, float], ...]   # ...but the tests of these suites
+    also_build: tuple[str, ...] = ()   # make targets built after the programs (lab 05: win)
 
     @property
     def number(self) -> str:
@@ -113,7 +114,8 @@ def declared(lab_dir: Path) -> Lab:
         raise DeclarationError(f"{lab_dir}/Makefile: API_POINTS is not `N [SUITE=N]...`") from err
     lab = Lab(name=lab_dir.name, student_files=tuple(variables["STUDENT"]),
               programs=tuple(variables.get("PROGRAMS", [])),
-              api_points=api_points, api_points_by_suite=by_suite)
+              api_points=api_points, api_points_by_suite=by_suite,
+              also_build=tuple(variables.get("ALSO_BUILD", [])))
     suites = {suite for suite, _ in lab.api_tests()}
     unknown = [suite for suite, _ in by_suite if suite not in suites]
     if unknown:

@@ -7,11 +7,13 @@ are different ports; 0x2020 is the same port in either byte order).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import select
 import socket
 import struct
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ QUIET_S = 0.2          # after the expected datagrams, how long to listen for ex
 QUIET_MAX_S = 1.0      # ... at the most, however many keep coming
 MAX_KEPT = 10_000      # datagrams a peer keeps
 RECV_BUFFER = 1 << 21  # room for several 64 KiB datagrams while the peer is not reading
+PEER_POLL_S = 0.002    # how often wait_read_by_peer looks at the program's receive queue
 
 
 def swapped(port: int) -> int:
@@ -278,6 +281,30 @@ class TcpConn(_Closing):
             self.error = err
             return False
 
+    def send_read_by_read(self, pieces: list[bytes], timeout: float) -> bool:
+        """Send each piece only once the program has read every byte sent before it (see
+        unread_by_peer), so each of its recv() calls returns one piece at most: a reader
+        that takes a short recv for the end of the data shows it on every run. False when
+        a piece could not be sent in time."""
+        deadline = time.monotonic() + timeout
+        for i, piece in enumerate(pieces):
+            if i and not self.wait_read_by_peer(deadline):
+                break               # it stopped reading: the rest shows what it did with that
+            if not self.send(piece, max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def wait_read_by_peer(self, deadline: float) -> bool:
+        """Wait until the program has read everything this connection sent it (its socket's
+        receive queue is empty and nothing is in flight); whether it did by the deadline."""
+        while True:
+            unread = unread_by_peer(self.sock)
+            if unread == 0:
+                return True
+            if unread is None or time.monotonic() >= deadline:
+                return False
+            time.sleep(PEER_POLL_S)   # the kernel has no event for "the peer read it"
+
     def read_until(self, done: Callable[[bytearray], bool], timeout: float) -> bytes:
         """Read until done(everything received) holds, the program closes its side, an error,
         or the deadline (what has already arrived is read even after it). Everything
@@ -378,6 +405,32 @@ class TcpListener(_Closing):
 
     def _sockets(self) -> list[socket.socket]:
         return [self.sock]
+
+
+def _proc_net_address(address: str, port: int) -> str:
+    """A /proc/net/tcp address: the IPv4 address as one hex word in host order, the port."""
+    packed = socket.inet_aton(address)
+    return f"{struct.unpack('=I', packed)[0]:08X}:{port:04X}"
+
+
+def unread_by_peer(sock: socket.socket) -> int | None:
+    """Bytes this socket sent that the program at the other end has not read yet: what is
+    still in flight (our send queue, SIOCOUTQ) plus the program's receive queue, which
+    /proc/net/tcp shows for every socket of this network namespace (the peer runs in the
+    same one). None when the connection is not found there (it has gone)."""
+    try:
+        ours = _proc_net_address(*sock.getsockname()[:2])
+        theirs = _proc_net_address(*sock.getpeername()[:2])
+        in_flight = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                   b"\0" * 4))[0]
+        with open("/proc/net/tcp", encoding="ascii") as table:
+            for row in table:
+                fields = row.split()
+                if fields[1:3] == [theirs, ours]:
+                    return in_flight + int(fields[4].split(":")[1], 16)
+    except OSError:
+        pass
+    return None
 
 
 def refusing_tcp_port() -> socket.socket:

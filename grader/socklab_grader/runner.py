@@ -136,8 +136,12 @@ class Program:
 
     def __init__(self, argv: Sequence[str], *, stdin: bytes | None = None,
                  keep_stdin_open: bool = False, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, limited: bool = True) -> None:
+                 env: dict[str, str] | None = None, limited: bool = True,
+                 name: str | None = None) -> None:
         self.argv = [str(a) for a in argv]
+        # What messages call it: the program's file name (a Windows program runs as `wine
+        # PROGRAM.exe ...`, so its caller names it).
+        self.name = name or Path(self.argv[0]).name
         self.started = time.monotonic()
         self._exit: Exit | None = None
         self._stopped_by_us = False

@@ -136,6 +136,24 @@ def mount_private_tmp(keep: Iterable[Path]) -> None:
         _run(_MOUNT_SHM.split())
 
 
+OVERLAY_MERGED = "merged"
+
+
+def try_overlay(lower: Path, where: Path) -> str:
+    """Inside the run's mount namespace, on its private /tmp: an overlay of the folder lower
+    at where/OVERLAY_MERGED, whose writes land in where/upper and never reach lower (lab
+    05's Wine prefix). "" when it is mounted, else why not."""
+    upper, work, merged = where / "upper", where / "work", where / OVERLAY_MERGED
+    try:
+        for folder in (upper, work, merged):
+            folder.mkdir(parents=True, exist_ok=True)
+        _run(["mount", "-t", "overlay", "socklab-overlay", "-o",
+              f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)])
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"no overlay mount: {getattr(err, 'stderr', '') or err}"
+    return ""
+
+
 def namespace_proc() -> Path | None:
     """Inside the fresh PID namespace, with the private /tmp: a procfs of this namespace
     mounted at PRIVATE_PROC, for the grader's own look at its programs (their memory), whose

@@ -30,11 +30,12 @@ MESSAGE_CAP = 8000
 
 
 def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | None,
-                    emit: Callable[[CheckResult], None]) -> None:
+                    private_tmp: bool, emit: Callable[[CheckResult], None]) -> None:
     """Run every check of the lab, handing each result to emit as soon as it is known."""
     lab_checks = checks.load(lab.name)
     ctx = checks.Context(lab=lab.name, bin_dir=lab_dir / "build", lab_dir=lab_dir,
-                         lan=not lan_reason, lan_reason=lan_reason, proc=proc)
+                         lan=not lan_reason, lan_reason=lan_reason, proc=proc,
+                         private_tmp=private_tmp)
     for check in lab_checks.checks:
         emit(checks.run_check(lab.name, check, ctx))
     planned_api = [c for c in checks.plan(lab) if c.criterion_test is not None]
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
 
     lan_reason = args.no_lan or ""
     proc: Path | None = Path("/proc")    # without namespaces, pids are the host's
+    private_tmp = False
     if args.netns:
         lan_reason = sandbox.set_up_network()
         # This package and the lab stay where they are, even under /tmp.
         why_not = sandbox.try_private_tmp(keep=[Path(__file__).parent, args.lab_dir,
                                                 Path(sys.prefix)])
         proc = None if why_not else sandbox.namespace_proc()
+        private_tmp = not why_not
         if why_not:
             print(f"socklab worker: {why_not}", file=sys.stderr)
     def emit(result: CheckResult) -> None:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         results.flush()
 
     with results:
-        grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, proc, emit)
+        grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, proc, private_tmp, emit)
     return 0
 
 

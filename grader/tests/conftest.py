@@ -9,6 +9,7 @@ written down again here.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ CORRECT = Path(__file__).resolve().parent / "correct"
 
 sys.path.insert(0, str(GRADER_DIR))
 
-from socklab_grader import checks, labs, sandbox  # noqa: E402
+from socklab_grader import checks, labs, sandbox, wine  # noqa: E402
+from socklab_grader.checks.lab05 import MINGW  # noqa: E402
 
 import fixture_patches  # noqa: E402
 
@@ -52,17 +54,27 @@ def lan_check_ids(lab: labs.Lab) -> set[str]:
     return {c.planned(lab.name).id for c in checks.load(lab.name).checks if c.lan}
 
 
+def windows_check_ids(lab: labs.Lab) -> set[str]:
+    return {c.planned(lab.name).id for c in checks.load(lab.name).checks if c.windows}
+
+
+def windows_available() -> bool:
+    """mingw-w64 and Wine are installed (`make deps` installs both)."""
+    return not wine.missing() and shutil.which(MINGW) is not None
+
+
 def assert_full_marks(lab: labs.Lab, result: dict[str, Any], lan_available: bool) -> None:
-    """Every check passed; without namespaces, only the LAN checks fail, as skipped."""
+    """Every check passed; only those this machine cannot run failed, as skipped: the LAN
+    checks without namespaces, the Windows checks without mingw-w64 or Wine."""
     graded = result["labs"][0]
     assert graded["status"] == "graded", graded["build_log"]
     failed = {c["id"]: c["message"] for c in graded["checks"] if not c["passed"]}
-    if lan_available:
-        assert failed == {}
+    cannot_run = (set() if lan_available else lan_check_ids(lab)) | (
+        set() if windows_available() else windows_check_ids(lab))
+    assert set(failed) == cannot_run
+    assert all(message.startswith("skipped: ") for message in failed.values())
+    if not cannot_run:
         assert result["score"] == 100
-    else:
-        assert set(failed) == lan_check_ids(lab)
-        assert all(message.startswith("skipped: ") for message in failed.values())
 
 
 @pytest.fixture(scope="session")

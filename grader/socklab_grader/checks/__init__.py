@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import runner
+from .. import runner, wine
 from ..build import SHORT_IO_LIBRARY
 from ..describe import show_output
 from ..peers import TcpConn, symmetric
@@ -31,7 +31,8 @@ RECEIVE_S = 3.0      # a datagram or reply arrives
 SYMMETRIC_TRIES = 8  # a server started on port 0 that drew a port with two equal bytes is
                      # started again, at most this often (byte-order mistakes hide there)
 STDERR_HINT = "the program prints the errno of the call of yours that failed: see its stderr"
-LISTENING = r"^listening on (\d+\.\d+\.\d+\.\d+):(\d+)$"    # a TCP server's first line
+# A TCP server's first line (a Windows program ends its lines with CR LF).
+LISTENING = r"^listening on (\d+\.\d+\.\d+\.\d+):(\d+)\r?$"
 
 
 class CheckFailed(Exception):
@@ -85,26 +86,51 @@ class Context:
     lan: bool                # the test LAN exists (we run in a namespace of our own)
     lan_reason: str = ""     # why not
     proc: Path | None = Path("/proc")   # a procfs where the programs' pids are valid, if any
+    private_tmp: bool = False           # the run has a /tmp of its own (see sandbox.py)
     programs: list[runner.Program] = field(default_factory=list)
+    _wine: wine.Wine | None = None
+    _wine_problem: str = ""
+
+    def windows(self) -> wine.Wine:
+        """The run's Wine, set up at the first call; CheckSkipped where it cannot run."""
+        if self._wine is None and not self._wine_problem:
+            try:
+                self._wine = wine.Wine.for_run(self.private_tmp)
+            except wine.WineUnavailable as err:
+                self._wine_problem = str(err)
+        if self._wine is None:
+            raise CheckSkipped(f"the Windows programs cannot run here: {self._wine_problem}")
+        return self._wine
 
     def start(self, program: str, *args: object, stdin: bytes | None = None,
-              keep_stdin_open: bool = False, short_io: ShortIO | None = None) -> runner.Program:
-        """Start a built program; with short_io, under the short-I/O shim."""
+              keep_stdin_open: bool = False, short_io: ShortIO | None = None,
+              windows: bool = False) -> runner.Program:
+        """Start a built program; with short_io, under the short-I/O shim; with windows,
+        the Windows build of it (build/win/PROGRAM.exe) under Wine."""
         env = short_io.env(self.bin_dir / SHORT_IO_LIBRARY) if short_io else None
-        prog = runner.Program([str(self.bin_dir / program), *map(str, args)], stdin=stdin,
-                              keep_stdin_open=keep_stdin_open, cwd=self.lab_dir, env=env)
+        argv, name = [str(self.bin_dir / program), *map(str, args)], program
+        if windows:
+            run = self.windows()
+            try:
+                argv = run.argv(self.bin_dir / "win" / f"{program}.exe", *args)
+            except wine.WineUnavailable as err:
+                raise CheckSkipped(f"the Windows programs cannot run here: {err}") from err
+            env, name = run.env, f"{program}.exe"
+        prog = runner.Program(argv, stdin=stdin, keep_stdin_open=keep_stdin_open,
+                              cwd=self.lab_dir, env=env, name=name)
         self.programs.append(prog)
         return prog
 
     def start_server(self, program: str, *args: object, line: str, redraw_symmetric: bool = True,
                      keep_stdin_open: bool = False, short_io: ShortIO | None = None,
-                     ) -> tuple[runner.Program, re.Match[bytes] | None]:
+                     windows: bool = False) -> tuple[runner.Program, re.Match[bytes] | None]:
         """Start a server and wait for its first line (`line`, whose group 2 is the port):
         the program and the match, None when it printed no such line. With
         redraw_symmetric (it was given port 0), a server that drew a port whose two bytes
         are equal is started again."""
         for _ in range(SYMMETRIC_TRIES):
-            prog = self.start(program, *args, keep_stdin_open=keep_stdin_open, short_io=short_io)
+            prog = self.start(program, *args, keep_stdin_open=keep_stdin_open, short_io=short_io,
+                              windows=windows)
             match = prog.wait_for_line(line, READY_S)
             if match is None or not (redraw_symmetric and symmetric(int(match.group(2)))):
                 return prog, match
@@ -117,9 +143,10 @@ class Context:
             "with port 0, bind port 0: the system picks a free port, a new one each time")
 
     def run(self, program: str, *args: object, stdin: bytes | None = None,
-            timeout: float = RUN_S, short_io: ShortIO | None = None) -> runner.Program:
+            timeout: float = RUN_S, short_io: ShortIO | None = None,
+            windows: bool = False) -> runner.Program:
         """Start a program and wait for it to end (stopping it at the deadline)."""
-        prog = self.start(program, *args, stdin=stdin, short_io=short_io)
+        prog = self.start(program, *args, stdin=stdin, short_io=short_io, windows=windows)
         prog.wait(timeout)
         return prog
 
@@ -136,19 +163,24 @@ class Context:
         return int(match.group(1)) if match else None
 
     def stop_all(self) -> None:
+        """End everything the check started: its programs with their groups, and Wine's
+        processes (the wineserver included), which live outside those groups."""
         for prog in self.programs:
             prog.stop()
         self.programs.clear()
+        if self._wine is not None:
+            self._wine.end_check()
 
 
 def start_tcp_server(ctx: Context, program: str, *args: object, port: int = 0,
-                     short_io: ShortIO | None = None,
-                     listen_function: str = "the function") -> tuple[runner.Program, int]:
+                     short_io: ShortIO | None = None, listen_function: str = "the function",
+                     windows: bool = False) -> tuple[runner.Program, int]:
     """Start a TCP server and wait for its `listening on` line; the server and its port
     (with port 0, never one whose two bytes are equal). listen_function names the student
     function that makes the listening socket, for the hint."""
     prog, match = ctx.start_server(program, *args, port, line=LISTENING,
-                                   redraw_symmetric=port == 0, short_io=short_io)
+                                   redraw_symmetric=port == 0, short_io=short_io,
+                                   windows=windows)
     if match is None:
         ended = prog.wait(1.0)
         raise CheckFailed(
@@ -167,16 +199,15 @@ def connect_to(prog: runner.Program, port: int, what: str = "a client",
     except OSError as err:
         state = prog.exit().describe() if prog.has_exited() else "was running"
         raise CheckFailed(f"{what} could not connect to 127.0.0.1:{port}: "
-                          f"{err.strerror or err}; {prog.argv[0].rsplit('/', 1)[-1]} {state}.",
+                          f"{err.strerror or err}; {prog.name} {state}.",
                           hint)
 
 
 def server_state(prog: runner.Program) -> str:
     """One line on a server after a failure: still running, or how it ended and its stderr."""
-    name = prog.argv[0].rsplit("/", 1)[-1]
     if not prog.has_exited():
-        return f"{name} is still running."
-    return f"{name} {prog.exit().describe()}; stderr:\n{show_output(prog.err())}"
+        return f"{prog.name} is still running."
+    return f"{prog.name} {prog.exit().describe()}; stderr:\n{show_output(prog.err())}"
 
 
 CheckFunc = Callable[[Context], None]
@@ -189,6 +220,7 @@ class Check:
     points: float
     func: CheckFunc
     lan: bool           # needs the test LAN: skipped (0 points, with the reason) without it
+    windows: bool       # runs the Windows build: skipped where mingw-w64 or Wine is missing
 
     def planned(self, lab: str) -> PlannedCheck:
         return PlannedCheck.wire(lab, self.slug, self.name, self.points)
@@ -202,10 +234,10 @@ class LabChecks:
         self.checks: list[Check] = []
         self.api_hints = api_hints
 
-    def check(self, slug: str, name: str, points: float,
-              lan: bool = False) -> Callable[[CheckFunc], CheckFunc]:
+    def check(self, slug: str, name: str, points: float, lan: bool = False,
+              windows: bool = False) -> Callable[[CheckFunc], CheckFunc]:
         def register(func: CheckFunc) -> CheckFunc:
-            self.checks.append(Check(slug, name, points, func, lan))
+            self.checks.append(Check(slug, name, points, func, lan, windows))
             return func
         return register
 

@@ -14,7 +14,6 @@ import hashlib
 import random
 import re
 import time
-from pathlib import Path
 
 from . import (LISTENING, READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context,
                LabChecks, ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
@@ -385,7 +384,7 @@ def reachable_on_lan(ctx: Context) -> None:
 # --- tcp_client ------------------------------------------------------------------------
 
 def _client_failed(prog: runner.Program, what: str, hint: str) -> CheckFailed:
-    name = Path(prog.argv[0]).name
+    name = prog.name
     return CheckFailed(f"{what}\n{name} {prog.exit().describe()}; stdout:\n"
                        f"{show_output(prog.out())}\nstderr:\n{show_output(prog.err())}", hint)
 
@@ -395,7 +394,7 @@ def _accept(server: TcpListener, prog: runner.Program) -> TcpConn:
     if conn is None:
         prog.wait(RUN_S)
         raise CheckFailed(
-            f"{Path(prog.argv[0]).name} never connected to the grader's server on 127.0.0.1:{server.port}; it "
+            f"{prog.name} never connected to the grader's server on 127.0.0.1:{server.port}; it "
             f"{prog.exit().describe()}, stderr:\n{show_output(prog.err())}",
             skeleton_hint(prog, STDERR_HINT, "tcp_connect"))
     return conn

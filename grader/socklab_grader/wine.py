@@ -1,0 +1,256 @@
+"""Windows programs under Wine: one prefix per machine, a private view of it per run, and
+nothing of Wine outliving a check.
+
+Creating a Wine prefix (wineboot) takes seconds, so one is made per machine and Wine
+version, in the cache folder, under a lock so that concurrent graders make it once and none
+sees it half made. A grading run in namespaces of its own sees that prefix through an
+overlay mount on its private /tmp: whatever Wine or a submission writes there (the
+registry, a file under C:\\) stays in the run and disappears with it, and the run's own
+wineserver (whose socket lives under /tmp) serves only the run's programs. Where that mount
+is not possible, the run uses the cached prefix itself and takes turns with every other
+grader on the machine: a lock is held from a check's first Windows program to its end.
+
+At the end of each check that ran a Windows program, the wineserver is told to kill every
+Wine process it serves and the grader waits until it has exited.
+
+    python3 -m socklab_grader.wine smoke BIN_DIR   one echo through the .exe pair (make test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import runner, sandbox
+
+# No Wine debug chatter on stderr (a program's stderr is graded), and no installer dialogs
+# for Mono and Gecko, which these console programs never need.
+BASE_ENV = {"WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml="}
+CACHE_ENV = "SOCKLAB_CACHE"          # where the prefix is kept (default ~/.cache/socklab)
+CREATE_S = 180.0                     # making a prefix: seconds on a fast machine
+TURN_S = 600.0                       # waiting for another grader's Windows check
+SERVER_EXIT_S = 10.0                 # the wineserver exits after `wineserver -k`
+READY_MARK = ".socklab-ready"        # written last: a prefix without it is half made
+PRIVATE_VIEW = Path(sandbox.PRIVATE_TMP) / ".socklab-wine"
+
+
+class WineUnavailable(Exception):
+    """Windows programs cannot run on this machine; the message says why."""
+
+
+def missing() -> str:
+    """Why Wine cannot run here, or "" when it can."""
+    absent = [tool for tool in ("wine", "wineserver", "wineboot") if not shutil.which(tool)]
+    return f"Wine is not installed ({', '.join(absent)} not found)" if absent else ""
+
+
+def cache_root() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "socklab"
+
+
+def version() -> str:
+    """`wine-8.0` for Debian's `wine-8.0 (Debian 8.0~repack-4)`: one prefix per version."""
+    ended, out, err = runner.run(["wine", "--version"], timeout=30, env=_env(None))
+    words = out.split()
+    if ended.code != 0 or not words:
+        raise WineUnavailable(f"`wine --version` failed: {(out + err).strip()}")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", words[0])
+
+
+def _env(prefix: Path | None) -> dict[str, str]:
+    env = {**os.environ, **BASE_ENV}
+    if prefix is not None:
+        env["WINEPREFIX"] = str(prefix)
+    return env
+
+
+class _Lock:
+    """An exclusive flock on a file, waited for with a deadline (concurrent graders)."""
+
+    def __init__(self, path: Path, timeout: float, what: str) -> None:
+        self.path, self.timeout, self.what = path, timeout, what
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise WineUnavailable(f"{self.what}: {self.path} stayed locked for "
+                                          f"{self.timeout:g} s")
+                time.sleep(0.05)   # polling a lock another process holds, not synchronising
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)     # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> "_Lock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def cached_prefix() -> Path:
+    """The machine's Wine prefix for this Wine version, made now if there is none yet."""
+    if missing():
+        raise WineUnavailable(missing())
+    root = cache_root() / version()
+    prefix = root / "prefix"
+    if (prefix / READY_MARK).exists():
+        return prefix
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WineUnavailable(f"no cache folder for the Wine prefix: {err}") from err
+    with _Lock(root / "create.lock", CREATE_S, "making the Wine prefix"):
+        if not (prefix / READY_MARK).exists():
+            _create(root, prefix)
+    return prefix
+
+
+def _create(root: Path, prefix: Path) -> None:
+    """wineboot a new prefix beside the final place, then rename it there: no grader ever
+    uses a prefix whose creation was cut short."""
+    building = root / f"prefix.new-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    ended, out, err = runner.run(["wineboot", "--init"], timeout=CREATE_S, env=_env(building))
+    waited, _, _ = runner.run(["wineserver", "--wait"], timeout=CREATE_S, env=_env(building))
+    if ended.code != 0 or waited.code not in (0, 1) or not (building / "system.reg").exists():
+        shutil.rmtree(building, ignore_errors=True)
+        raise WineUnavailable(f"`wineboot --init` could not make a Wine prefix ({ended.describe()}):"
+                              f" {(out + err).strip()[-1000:]}")
+    (building / READY_MARK).write_text("made by socklab_grader.wine\n")
+    shutil.rmtree(prefix, ignore_errors=True)
+    building.rename(prefix)
+
+
+class Wine:
+    """The Windows side of one grading run: the prefix its programs use and, per check,
+    what must end with the check."""
+
+    def __init__(self, prefix: Path, shared: bool) -> None:
+        self.prefix = prefix
+        self.shared = shared     # the machine's prefix itself: take turns with other graders
+        self.env = _env(prefix)
+        self._turn = _Lock(prefix.parent / "turn.lock", TURN_S, "waiting for another grader's "
+                           "Windows check") if shared else None
+        self._in_check = False
+
+    @classmethod
+    def for_run(cls, private_tmp: bool) -> "Wine":
+        """The run's Wine: a private overlay view of the machine's prefix where the run has a
+        private /tmp and the mount works, else the machine's prefix, shared in turns."""
+        prefix = cached_prefix()
+        if private_tmp and not sandbox.try_overlay(prefix, PRIVATE_VIEW):
+            return cls(PRIVATE_VIEW / sandbox.OVERLAY_MERGED, shared=False)
+        return cls(prefix, shared=True)
+
+    def argv(self, exe: Path, *args: object) -> list[str]:
+        """The command that runs exe under Wine; the first call of a check starts its turn
+        and Wine's session."""
+        if not self._in_check:
+            if self._turn is not None:
+                self._turn.acquire()
+            self._in_check = True
+            self._start_session()
+        return ["wine", str(exe), *map(str, args)]
+
+    def _start_session(self) -> None:
+        """Start the wineserver and Wine's own processes (services.exe and the like) before
+        the check's first program. Started by that program instead, they would inherit its
+        stdout and stderr and hold them open after it exits, so its output would never end;
+        started here they get /dev/null."""
+        try:
+            subprocess.run(["wineboot"], env=self.env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=CREATE_S, start_new_session=True, check=False)
+        except subprocess.TimeoutExpired as err:
+            raise WineUnavailable(f"Wine's session did not start within {CREATE_S:g} s") from err
+
+    def end_check(self) -> None:
+        """Kill every Wine process of the run (the wineserver too) and wait for them."""
+        if not self._in_check:
+            return
+        try:
+            runner.run(["wineserver", "--kill=9"], timeout=SERVER_EXIT_S, env=self.env)
+            runner.run(["wineserver", "--wait"], timeout=SERVER_EXIT_S, env=self.env)
+        finally:
+            self._in_check = False
+            if self._turn is not None:
+                self._turn.release()
+
+
+# --- make test: one echo through the .exe pair ------------------------------------------
+
+SMOKE_MESSAGE = "hello from Windows"
+
+
+def smoke(bin_dir: Path) -> int:
+    """Run bin_dir/wecho_server.exe -n 1 0 and wecho_client.exe against it under Wine, on
+    this machine's loopback; 0 when the reply came back, 1 when not, 0 with a note when
+    Wine is not installed."""
+    if missing():
+        print(f"wine smoke run skipped: {missing()}")
+        return 0
+    try:
+        wine = Wine(cached_prefix(), shared=True)
+    except WineUnavailable as err:
+        print(f"wine smoke run: {err}", file=sys.stderr)
+        return 1
+    try:
+        return _smoke_pair(wine, bin_dir)
+    finally:
+        wine.end_check()
+
+
+def _smoke_pair(wine: Wine, bin_dir: Path) -> int:
+    listening = r"^listening on [\d.]+:(\d+)\r?$"
+    with runner.Program(wine.argv(bin_dir / "wecho_server.exe", "-n", 1, 0),
+                        env=wine.env) as server:
+        match = server.wait_for_line(listening, 30)
+        if match is None:
+            print(f"wine smoke run: wecho_server.exe printed no listening line; stderr:\n"
+                  f"{server.err()}", file=sys.stderr)
+            return 1
+        ended, out, err = runner.run(
+            wine.argv(bin_dir / "wecho_client.exe", "127.0.0.1", int(match.group(1)),
+                      SMOKE_MESSAGE), timeout=30, env=wine.env)
+        if out.replace("\r\n", "\n") != f"reply: {SMOKE_MESSAGE}\n" or ended.code != 0:
+            print(f"wine smoke run: wecho_client.exe {ended.describe()}; stdout:\n{out}\n"
+                  f"stderr:\n{err}", file=sys.stderr)
+            return 1
+    print(f"wine smoke run: wecho_client.exe printed \"reply: {SMOKE_MESSAGE}\" under Wine")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="socklab_grader.wine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    smoke_parser = sub.add_parser("smoke", help="one echo through wecho_server.exe and "
+                                                "wecho_client.exe under Wine")
+    smoke_parser.add_argument("bin_dir", type=Path)
+    args = parser.parse_args(argv)
+    return smoke(args.bin_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
