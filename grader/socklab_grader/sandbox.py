@@ -14,8 +14,11 @@ the host's loopback and the LAN checks are skipped with the reason, never passed
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -165,6 +168,45 @@ def namespace_proc() -> Path | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(PRIVATE_PROC)
+
+
+def end_strays(proc: Path, timeout: float = 10.0) -> None:
+    """Inside the run's own PID namespace, whose init is this worker: SIGKILL every other
+    process of the namespace and reap them. What a check started and did not end itself -
+    a daemon that left its process group, such as Wine's wineserver and services - ends
+    with the check. Each is signalled through a pidfd (a pid reused meanwhile is never
+    hit), and its exit is awaited on that pidfd, with a deadline."""
+    me = os.getpid()
+    pidfds: dict[int, int] = {}
+    try:
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == me:
+                continue
+            try:
+                pidfd = os.pidfd_open(int(entry.name))
+            except OSError:          # exited since the listing
+                continue
+            pidfds[int(entry.name)] = pidfd
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        waiting = set(pidfds.values())
+        while waiting and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(waiting), [], [], deadline - time.monotonic())
+            waiting -= set(ready)
+    finally:
+        for pidfd in pidfds.values():
+            os.close(pidfd)
+    # The dead are this init's children now (their parents died too): reap every one.
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _top_under_tmp(path: Path) -> str | None:

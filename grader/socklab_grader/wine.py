@@ -10,8 +10,9 @@ wineserver (whose socket lives under /tmp) serves only the run's programs. Where
 is not possible, the run uses the cached prefix itself and takes turns with every other
 grader on the machine: a lock is held from a check's first Windows program to its end.
 
-At the end of each check that ran a Windows program, the wineserver is told to kill every
-Wine process it serves and the grader waits until it has exited.
+At the end of each check that ran a Windows program, every Wine process of the run ends: in
+the run's own PID namespace the worker kills all it did not start itself (sandbox.end_strays),
+elsewhere the wineserver is told to end its programs and itself, and the grader waits.
 
     python3 -m socklab_grader.wine smoke BIN_DIR   one echo through the .exe pair (make test)
 """
@@ -186,13 +187,17 @@ class Wine:
         except subprocess.TimeoutExpired as err:
             raise WineUnavailable(f"Wine's session did not start within {CREATE_S:g} s") from err
 
-    def end_check(self) -> None:
-        """Kill every Wine process of the run (the wineserver too) and wait for them."""
+    def end_check(self, ended: bool) -> None:
+        """The check is over: every Wine process of the run (the wineserver too) must end.
+        ended: the caller has already killed them (sandbox.end_strays, which is instant);
+        else `wineserver --kill` stops its programs and itself (about 0.75 s; with a signal
+        number it would kill the server only and leave its programs running, orphaned)."""
         if not self._in_check:
             return
         try:
-            runner.run(["wineserver", "--kill=9"], timeout=SERVER_EXIT_S, env=self.env)
-            runner.run(["wineserver", "--wait"], timeout=SERVER_EXIT_S, env=self.env)
+            if not ended:
+                runner.run(["wineserver", "--kill"], timeout=SERVER_EXIT_S, env=self.env)
+                runner.run(["wineserver", "--wait"], timeout=SERVER_EXIT_S, env=self.env)
         finally:
             self._in_check = False
             if self._turn is not None:
@@ -219,7 +224,7 @@ def smoke(bin_dir: Path) -> int:
     try:
         return _smoke_pair(wine, bin_dir)
     finally:
-        wine.end_check()
+        wine.end_check(ended=False)
 
 
 def _smoke_pair(wine: Wine, bin_dir: Path) -> int:

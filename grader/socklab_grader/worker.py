@@ -35,7 +35,8 @@ def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | 
     lab_checks = checks.load(lab.name)
     ctx = checks.Context(lab=lab.name, bin_dir=lab_dir / "build", lab_dir=lab_dir,
                          lan=not lan_reason, lan_reason=lan_reason, proc=proc,
-                         private_tmp=private_tmp)
+                         private_tmp=private_tmp,
+                         own_pids=private_tmp and proc is not None and os.getpid() == 1)
     for check in lab_checks.checks:
         emit(checks.run_check(lab.name, check, ctx))
     planned_api = [c for c in checks.plan(lab) if c.criterion_test is not None]

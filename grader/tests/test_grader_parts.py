@@ -308,6 +308,28 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
     assert left.stdout == ""
 
 
+def test_a_check_ends_what_left_its_group_before_the_next_check() -> None:
+    """Inside the run, at the end of each check: a daemon that left its group (as Wine's
+    wineserver and services do) is killed and reaped, and the worker itself lives on."""
+    import subprocess
+    from conftest import GRADER_DIR
+    from socklab_grader import sandbox
+    isolation = sandbox.probe()
+    if not isolation.available:
+        pytest.skip(f"no namespaces here ({isolation.reason})")
+    code = ("import os, subprocess, time; from socklab_grader import sandbox; "
+            "sandbox.mount_private_tmp([]); proc = sandbox.namespace_proc(); "
+            "subprocess.run(['sh', '-c', 'setsid sleep 300 & setsid sh -c \"sleep 301 &\" &']); "
+            "before = sorted(int(p.name) for p in proc.iterdir() if p.name.isdigit()); "
+            "sandbox.end_strays(proc); "
+            "after = sorted(int(p.name) for p in proc.iterdir() if p.name.isdigit()); "
+            "print(len(before) > 2, after == [os.getpid()] == [1])")
+    done = subprocess.run([*isolation.prefix, sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+
+
 def test_each_grading_run_has_a_tmp_of_its_own() -> None:
     """Criterion's socket is /tmp/criterion_PID.sock and PIDs restart at 1 in each PID
     namespace: parallel runs must not share /tmp."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import runner, wine
+from .. import runner, sandbox, wine
 from ..build import SHORT_IO_LIBRARY
 from ..describe import show_output
 from ..peers import TcpConn, symmetric
@@ -87,6 +87,7 @@ class Context:
     lan_reason: str = ""     # why not
     proc: Path | None = Path("/proc")   # a procfs where the programs' pids are valid, if any
     private_tmp: bool = False           # the run has a /tmp of its own (see sandbox.py)
+    own_pids: bool = False              # proc is the run's own PID namespace, we its init
     programs: list[runner.Program] = field(default_factory=list)
     _wine: wine.Wine | None = None
     _wine_problem: str = ""
@@ -168,8 +169,10 @@ class Context:
         for prog in self.programs:
             prog.stop()
         self.programs.clear()
+        if self.own_pids and self.proc is not None:
+            sandbox.end_strays(self.proc)
         if self._wine is not None:
-            self._wine.end_check()
+            self._wine.end_check(ended=self.own_pids)
 
 
 def start_tcp_server(ctx: Context, program: str, *args: object, port: int = 0,

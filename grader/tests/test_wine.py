@@ -1,0 +1,107 @@
+"""Lab 05's Windows side: the Wine prefix made once per machine however many graders start
+at once, nothing of Wine outliving a check, and the Windows checks skipped - never passed -
+where mingw-w64 or Wine is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import GRADER_DIR, REPO, windows_available
+from socklab_grader import checks, labs, wine
+from socklab_grader.checks import lab05
+
+LAB = "05_winsock"
+needs_windows = pytest.mark.skipif(not windows_available(), reason="mingw-w64 or Wine missing")
+
+
+def _wine_processes(prefix: Path) -> list[str]:
+    """The processes of this machine that run under the Wine prefix (their environment
+    names it): Wine's programs, services and server."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if f"WINEPREFIX={prefix}".encode() in environ:
+                found.append(f"{entry.name} {(entry / 'cmdline').read_bytes()!r}")
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def built_solution() -> Path:
+    """The lab's solution built for both systems; its build folder."""
+    lab_dir = REPO / "labs" / LAB
+    done = subprocess.run(["make", "-s", "-C", str(lab_dir), "SOLUTION=1", "all", "win"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return lab_dir / "build" / "solution"
+
+
+def _context(bin_dir: Path) -> checks.Context:
+    """A context as the worker makes one where there are no namespaces: the machine's
+    prefix, shared in turns, and no PID namespace to sweep."""
+    return checks.Context(lab=LAB, bin_dir=bin_dir, lab_dir=REPO / "labs" / LAB, lan=False,
+                          lan_reason="test", private_tmp=False, own_pids=False)
+
+
+def _check(slug: str) -> checks.Check:
+    return next(c for c in checks.load(LAB).checks if c.slug == slug)
+
+
+@needs_windows
+def test_no_wine_process_outlives_a_windows_check(built_solution: Path) -> None:
+    """Without a PID namespace to take them, the wineserver and the services Wine starts
+    beside a program still end with the check (`wineserver --kill`)."""
+    result = checks.run_check(LAB, _check("win_clients_in_turn"), _context(built_solution))
+    assert result.passed, result.message
+    assert _wine_processes(wine.cached_prefix()) == []
+
+
+@pytest.mark.parametrize("absent", ["wine", "mingw"])
+def test_the_windows_checks_are_skipped_not_passed_without_wine_or_mingw(
+        absent: str, monkeypatch: pytest.MonkeyPatch, built_solution: Path) -> None:
+    if absent == "wine":
+        monkeypatch.setattr(wine, "missing", lambda: "Wine is not installed (wine not found)")
+    else:
+        real_which = lab05.shutil.which
+        monkeypatch.setattr(lab05.shutil, "which",
+                            lambda tool: None if tool == lab05.MINGW else real_which(tool))
+    ctx = _context(built_solution)
+    windows = [c for c in checks.load(LAB).checks if c.windows]
+    assert len(windows) == 9
+    for check in windows:
+        result = checks.run_check(LAB, check, ctx)
+        assert not result.passed and result.points == 0
+        assert result.message.startswith("skipped: "), result.message
+        assert ("Wine" if absent == "wine" else "mingw-w64") in result.message
+
+
+@needs_windows
+def test_graders_starting_at_once_make_one_prefix(tmp_path: Path) -> None:
+    """Two graders on a machine without a prefix: one makes it (under the lock), the other
+    waits and uses it; nothing half made is left behind."""
+    env = {**os.environ, wine.CACHE_ENV: str(tmp_path), "PYTHONPATH": str(GRADER_DIR)}
+    code = "from socklab_grader import wine; print(wine.cached_prefix())"
+    runs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=wine.CREATE_S * 2) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    made = {out.strip() for out, _ in outputs}
+    assert len(made) == 1
+    prefix = Path(made.pop())
+    assert (prefix / wine.READY_MARK).exists() and (prefix / "system.reg").exists()
+    assert sorted(p.name for p in prefix.parent.iterdir()) == ["create.lock", "prefix"]
+    assert _wine_processes(prefix) == []
+
+
+def test_lab05_declares_the_windows_build() -> None:
+    lab = labs.find(LAB)
+    assert lab is not None and lab.also_build == ("win",)
