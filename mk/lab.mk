@@ -21,8 +21,9 @@
 #   make clean
 
 ROOT   := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
-# The grader's interpreter, named in one place: its shebang.
-PYTHON := $(shell sed -n '1s/^#! *//p' $(ROOT)/grader/grade)
+# The grader's interpreter, named in one place: its shebang. Expanded only where a recipe
+# uses it (`=`): the grader's build copies of a lab have no grader/ beside them.
+PYTHON = $(shell sed -n '1s/^#! *//p' $(ROOT)/grader/grade)
 COMMON := $(ROOT)/labs/common
 
 # The contract's flags: never weaker than these.
