@@ -36,6 +36,13 @@ def test_the_solution_scores_full_marks(lab: labs.Lab, graded: Graded, lan_avail
 
 
 @pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
+def test_the_solution_builds_without_a_word(lab: labs.Lab, graded: Graded) -> None:
+    """A clean build says nothing: whatever the build log holds, a student reads as a
+    warning about their code."""
+    assert graded.solution(lab.name)["labs"][0]["build_log"] == ""
+
+
+@pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
 def test_the_points_add_up_to_100(lab: labs.Lab, graded: Graded) -> None:
     checks = graded.solution(lab.name)["labs"][0]["checks"]
     assert graded.solution(lab.name)["labs"][0]["max_score"] == 100
