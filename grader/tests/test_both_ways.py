@@ -131,5 +131,9 @@ def test_a_correct_submission_written_another_way_scores_full_marks(
     03/fork: a process per client, one byte per recv, inet_pton;
     03/poll: one thread and one poll() loop over every client;
     04/buffered: frames found with recv(MSG_PEEK), stdio with large buffers for the files;
-    04/waitall: recv(MSG_WAITALL), the prefix and the payload in two send() calls."""
+    04/waitall: recv(MSG_WAITALL), the prefix and the payload in two send() calls;
+    05/handmade: sockaddr_in by hand (inet_pton, gethostbyname), FormatMessage allocating
+    its buffer, each system's functions written whole;
+    05/wsaio: WSASend/WSARecv on Windows, sendmsg/recvmsg on POSIX, select() before each
+    recv of the session, one scatter receive keeping cap - 1 bytes and dropping the rest."""
     assert_full_marks(lab, grade_json("--lab", lab.name, submission), lan_available)

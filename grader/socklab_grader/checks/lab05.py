@@ -39,10 +39,10 @@ API_HINTS = {
     "sock_strerror": "one line: FormatMessage's text without its trailing CR LF / strerror, "
                      "cut to cap - 1 bytes and NUL-terminated; exactly \"unknown error\" "
                      "where there is no text",
-    "wecho_listen": "getaddrinfo with AI_PASSIVE (NULL, \"\" and 0.0.0.0 mean any address), "
-                    "socket, SO_REUSEADDR (POSIX) or SO_EXCLUSIVEADDRUSE (Windows) before "
+    "wecho_listen": "resolve the host (e.g. getaddrinfo with AI_PASSIVE; NULL, \"\" and "
+                    "0.0.0.0 mean any address), socket, SO_REUSEADDR (POSIX) or SO_EXCLUSIVEADDRUSE (Windows) before "
                     "bind, listen; SOCK_INVALID with the error kept when a step fails",
-    "wecho_connect": "getaddrinfo, socket, connect; SOCK_INVALID with connect's error kept "
+    "wecho_connect": "resolve the host (e.g. getaddrinfo), socket, connect; SOCK_INVALID with connect's error kept "
                      "(close the socket without losing it)",
     "wecho_session": "recv, then send every byte received (loop on send's return), until "
                      "recv returns 0; only 0 is the end, a short recv is not; do not close c",

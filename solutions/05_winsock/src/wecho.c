@@ -142,15 +142,10 @@ sock_t wecho_connect(const char *host, uint16_t port)
         freeaddrinfo(res);
         return SOCK_INVALID;
     }
-    int rc;
-    do {
-        rc = connect(s, res->ai_addr, (int)res->ai_addrlen);
-#ifdef _WIN32
-    } while (0);
-#else
-    } while (rc != 0 && errno == EINTR);
-#endif
-    if (rc != 0) {
+    /* Not retried on EINTR: an interrupted connect goes on in the background, and a second
+     * connect() would fail (EALREADY). The programs install no signal handler that could
+     * interrupt it. */
+    if (connect(s, res->ai_addr, (int)res->ai_addrlen) != 0) {
         close_keeping_error(s);
         freeaddrinfo(res);
         return SOCK_INVALID;

@@ -6,7 +6,8 @@
  * gethostbyname; NULL, "" and "0.0.0.0" are INADDR_ANY without asking anybody. Failed calls
  * are compared with SOCKET_ERROR, Winsock's own spelling (-1 on POSIX, defined below). The
  * echo uses 1500-byte pieces, and wecho_request fills the reply first and then drains what
- * does not fit through a small scratch buffer, in two loops of their own.
+ * does not fit through a small scratch buffer, in two loops of their own. On POSIX a connect
+ * interrupted by a signal is waited for with poll().
  */
 #include "wecho.h"
 
@@ -21,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #define SOCKET_ERROR (-1)
 #define SEND_FLAGS MSG_NOSIGNAL /* a vanished peer fails the send instead of killing us */
@@ -160,6 +162,28 @@ sock_t wecho_listen(const char *host, uint16_t port)
     return s;
 }
 
+#ifndef _WIN32
+/* A connect cut short by a signal goes on in the background, and calling connect again
+ * may fail with EALREADY: wait in poll until it is decided (writable), then read its
+ * outcome from SO_ERROR. 0 or SOCKET_ERROR with errno set. */
+static int finish_connect(sock_t s)
+{
+    struct pollfd p = {.fd = s, .events = POLLOUT};
+    while (poll(&p, 1, -1) == SOCKET_ERROR)
+        if (errno != EINTR)
+            return SOCKET_ERROR;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == SOCKET_ERROR)
+        return SOCKET_ERROR;
+    if (err != 0) {
+        errno = err;
+        return SOCKET_ERROR;
+    }
+    return 0;
+}
+#endif
+
 sock_t wecho_connect(const char *host, uint16_t port)
 {
     struct sockaddr_in sa;
@@ -169,10 +193,13 @@ sock_t wecho_connect(const char *host, uint16_t port)
     sock_t s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     if (s == SOCK_INVALID)
         return SOCK_INVALID;
-    /* No retry on EINTR: an interrupted connect goes on in the background, and calling it
-     * again would fail with EALREADY. The programs install no signal handler anyway. */
-    if (connect(s, (const struct sockaddr *)&sa, sizeof sa) == SOCKET_ERROR)
+    if (connect(s, (const struct sockaddr *)&sa, sizeof sa) == SOCKET_ERROR) {
+#ifndef _WIN32
+        if (errno == EINTR && finish_connect(s) == 0)
+            return s;
+#endif
         return give_up(s);
+    }
     return s;
 }
 
