@@ -9,7 +9,8 @@
 #   LDLIBS     extra libraries (optional), e.g. -lcjson
 #   API_POINTS what each Criterion test is worth to the grader, e.g. `0.5` or `0.5 SUITE=1`
 #   ALSO_BUILD targets the grader builds after the programs, graded by the lab's checks
-#   TEST_AFTER a target `make test` runs after the Criterion tests (optional)
+#   TEST_AFTER a target `make test` runs after the Criterion tests (optional; not when
+#              TEST_FLAGS has a --filter: a student testing one step is not done yet)
 # Only the forms `NAME := words` and `NAME += words` are used, so that the grader can read
 # the declaration without running make.
 #
@@ -84,7 +85,7 @@ test: $(OUT)/tests
 else
 test: $(OUT)/tests
 	$(OUT)/tests --timeout $(TEST_TIMEOUT) $(TEST_FLAGS)
-	$(if $(TEST_AFTER),@$(MAKE) --no-print-directory $(TEST_AFTER))
+	$(if $(and $(TEST_AFTER),$(if $(findstring --filter,$(TEST_FLAGS)),,all)),@$(MAKE) --no-print-directory $(TEST_AFTER))
 endif
 
 grade:
