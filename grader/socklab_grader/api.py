@@ -1,7 +1,7 @@
 """API checks: the lab's trusted Criterion tests, built against the student's file.
 
-Outcomes come from Criterion's JSON report (`--json=FILE`), never from its stdout, and each
-test's duration from its TAP report (`--tap=FILE`), the only one of its reports that
+Outcomes come from Criterion's JSON report, never from its stdout, and each test's
+duration from its TAP report, the only one of its reports that
 carries a time a test (to 10 ms; a test that crashed has none, and its check says so with
 `duration_s: null`).
 
@@ -15,13 +15,13 @@ position and copes with any byte a message holds.
 from __future__ import annotations
 
 import json
+import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runner
+from . import confine, runner, vet
 from .build import TESTS_LOG
 from .describe import show_output
 from .model import CheckResult, PlannedCheck
@@ -29,6 +29,8 @@ from .model import CheckResult, PlannedCheck
 TEST_TIMEOUT_S = 10       # one test; Criterion reports it as timed out
 RUN_TIMEOUT_S = 180       # the whole test program
 JOBS = 2
+REPORT_FDS_ENV = "SOCKLAB_REPORT_FDS"   # read by labs/common/tests/report_guard.c
+REPORT_CLOSE_S = 10       # the reports end once the program and its workers have ended
 
 
 @dataclass
@@ -81,31 +83,67 @@ def parse_tap_durations(raw: bytes) -> dict[str, float]:
             for test, seconds in _TAP_RESULT.findall(raw.decode("utf-8", "replace"))}
 
 
-def run_tests(test_binary: Path, cwd: Path) -> tuple[dict[str, TestOutcome], str]:
-    """Run the test program; its outcomes, or {} and why there are none."""
+def run_tests(test_binary: Path, cwd: Path, student_objects: list[Path],
+              confinement: confine.Confinement) -> tuple[dict[str, TestOutcome], str]:
+    """Run the test program; its outcomes, or {} and why there are none.
+
+    The reports come through two pipes that only the grader reads and only Criterion's
+    runner keeps open (labs/common/tests/report_guard.c closes them in the workers, where
+    the student's code runs), and they are read once the program and everything it started
+    have ended: no file that anything else could write."""
     if not test_binary.exists():
         failed = test_binary.parent / TESTS_LOG
         why = failed.read_text() if failed.exists() else "(no output)"
         return {}, ("the lab's Criterion tests did not build with your files (a function or "
                     "global of yours may have the name of one of the tests' helpers: make your "
                     f"own helpers static):\n{show_output(why, 3000)}")
-    with tempfile.TemporaryDirectory(prefix="socklab-api-") as tmp:
-        report, tap = Path(tmp) / "report.json", Path(tmp) / "report.tap"
-        prog = runner.Program([str(test_binary), f"--json={report}", f"--tap={tap}",
-                               f"--timeout={TEST_TIMEOUT_S}", f"--jobs={JOBS}",
-                               "--ascii", "--color=never"], cwd=cwd)
-        ended = prog.wait(RUN_TIMEOUT_S)
-        if not report.exists():
-            return {}, (f"the test program {ended.describe()} without writing its report; "
-                        f"its output:\n{show_output(prog.out() + prog.err())}")
-        try:
-            outcomes = parse_report(report.read_bytes())
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
-            return {}, f"the test report could not be read ({err})"
-        durations = parse_tap_durations(tap.read_bytes()) if tap.exists() else {}
-        for test, outcome in outcomes.items():
-            outcome.duration_s = durations.get(test)
-        return outcomes, ""
+    refused = _refusals(student_objects, test_binary)
+    if refused:
+        return {}, "your code was not run with the tests, because " + refused
+    json_read, json_write = os.pipe()
+    tap_read, tap_write = os.pipe()
+    report = runner.Stream(os.fdopen(json_read, "rb"))
+    tap = runner.Stream(os.fdopen(tap_read, "rb"))
+    env = {REPORT_FDS_ENV: f"{json_write} {tap_write}"}
+
+    def confined(argv: list[str], info_fd: int) -> list[str]:
+        # A PID namespace of its own: when the runner ends, all it started has ended.
+        return confinement.wrap(argv, read_only=[cwd], env=env, cwd=cwd, info_fd=info_fd,
+                                own_pids=True)
+    try:
+        prog = runner.Program(
+            [str(test_binary), f"--json=/dev/fd/{json_write}", f"--tap=/dev/fd/{tap_write}",
+             f"--timeout={TEST_TIMEOUT_S}", f"--jobs={JOBS}", "--ascii", "--color=never"],
+            cwd=cwd, pass_fds=(json_write, tap_write),
+            confine=confined if confinement.confined else None,
+            env=None if confinement.confined else {**os.environ, **env})
+    finally:
+        os.close(json_write)
+        os.close(tap_write)
+    ended = prog.wait(RUN_TIMEOUT_S)
+    deadline = time.monotonic() + REPORT_CLOSE_S
+    if not (report.wait_closed(deadline) and tap.wait_closed(deadline)):
+        return {}, (f"the test program {ended.describe()}, but its report did not end: "
+                    f"something it started kept it open")
+    if ended.killed_by_us or ended.signal is not None or not report.raw().strip():
+        return {}, (f"the test program {ended.describe()} without writing its whole report; "
+                    f"its output:\n{show_output(prog.out() + prog.err())}")
+    try:
+        outcomes = parse_report(report.raw())
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        return {}, f"the test report could not be read ({err})"
+    durations = parse_tap_durations(tap.raw())
+    for test, outcome in outcomes.items():
+        outcome.duration_s = durations.get(test)
+    return outcomes, ""
+
+
+def _refusals(student_objects: list[Path], test_binary: Path) -> str:
+    """Why the student's object files may not share the test program ("" if they may)."""
+    libraries = vet.linked_libraries(test_binary)
+    why = [f"{obj.with_suffix('.c').name}: {reason}" for obj in student_objects
+           for reason in vet.refusals(obj, libraries)]
+    return "; ".join(why)
 
 
 def _explain(outcome: TestOutcome | None, why_none: str) -> str:
@@ -120,11 +158,12 @@ def _explain(outcome: TestOutcome | None, why_none: str) -> str:
     return "\n".join(lines) or outcome.status.lower()
 
 
-def api_checks(planned: list[PlannedCheck], hints: dict[str, str],
-               test_binary: Path, cwd: Path) -> list[CheckResult]:
+def api_checks(planned: list[PlannedCheck], hints: dict[str, str], test_binary: Path,
+               cwd: Path, student_objects: list[Path],
+               confinement: confine.Confinement) -> list[CheckResult]:
     """One result per planned API check, from one run of the test program."""
     started = time.monotonic()
-    outcomes, why_none = run_tests(test_binary, cwd)
+    outcomes, why_none = run_tests(test_binary, cwd, student_objects, confinement)
     if not outcomes:
         why_none += f" (after {time.monotonic() - started:.1f} s)"
     results = []

@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import labs, runner
+from . import confine, labs, runner
 
 BUILD_TIMEOUT_S = 180
 SHORT_IO_SOURCE = Path(__file__).resolve().parents[1] / "shim" / "short_io.c"
@@ -52,9 +52,15 @@ def prepare(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> tuple[Path
 
 def _make(lab_dir: Path, target: str) -> tuple[bool, str]:
     """make TARGET in the lab; whether it worked, and its output with the paths a student
-    knows (src/udp_send.c, not our temporary copy)."""
-    ended, out, err = runner.run(["make", "-C", str(lab_dir), "-j2", "--silent",
-                                  "--no-print-directory", target], timeout=BUILD_TIMEOUT_S)
+    knows (src/udp_send.c, not our temporary copy). The compiler reads the student's files,
+    which may #include any path: it runs confined, seeing the system's tools and this run's
+    copy of the lab only (confine.py)."""
+    argv = ["make", "-C", str(lab_dir), "-j2", "--silent", "--no-print-directory", target]
+    confinement = confine.probe()
+    workdir = lab_dir.parents[1]        # mk/, labs/common and this lab: the run's copy
+    if confinement.confined:
+        argv = confinement.wrap(argv, writable=[workdir], cwd=lab_dir, own_pids=True)
+    ended, out, err = runner.run(argv, timeout=BUILD_TIMEOUT_S)
     log = (out + err).replace(f"{lab_dir}/", "").strip()
     if len(log) > LOG_CAP:
         log = log[:LOG_CAP] + "\n[... build log cut]"

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import intake, labs, pipeline, report, sandbox
+from . import confine, intake, labs, pipeline, report, sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     if not isolation.available:
         print(f"grade: note: {isolation.reason}; grading on this machine's loopback, "
               "LAN checks skipped", file=sys.stderr)
+    confinement = confine.probe()
+    if not confinement.confined:
+        if confine.required():
+            print(f"grade: {confine.REQUIRE_ENV}=1, and student code cannot be confined "
+                  f"here: {confinement.reason}", file=sys.stderr)
+            return 1
+        print(f"grade: note: {confinement.reason}; student code runs unconfined "
+              f'("sandbox": "none")', file=sys.stderr)
 
     if args.batch is not None:
         if args.output is None or not args.batch.is_dir():

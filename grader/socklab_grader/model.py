@@ -73,6 +73,7 @@ class LabResult:
 class SubmissionResult:
     submission: str
     labs: list[LabResult]
+    sandbox: str = "none"        # what confined the student's code: "bubblewrap" or "none"
 
     @property
     def score(self) -> float:
@@ -87,9 +88,11 @@ class SubmissionResult:
             "submission": self.submission,
             "score": self.score,
             "max_score": self.max_score,
+            "sandbox": self.sandbox,
             "labs": [asdict(lab) for lab in self.labs],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SubmissionResult":
-        return cls(data["submission"], [LabResult.from_json(lab) for lab in data["labs"]])
+        return cls(data["submission"], [LabResult.from_json(lab) for lab in data["labs"]],
+                   str(data.get("sandbox", "none")))

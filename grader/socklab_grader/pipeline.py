@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, checks, intake, labs, report, runner, sandbox
+from . import build, checks, confine, intake, labs, report, runner, sandbox
 from .model import CheckResult, LabResult, PlannedCheck, SubmissionResult
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
@@ -79,12 +79,12 @@ def grade(path: Path, chosen: list[labs.Lab], single_lab: bool,
           isolation: sandbox.Isolation) -> SubmissionResult:
     sub = intake.read(path, chosen, single_lab)
     return SubmissionResult(sub.name, [grade_lab(lab, sub.files.get(lab.name), isolation)
-                                       for lab in chosen])
+                                       for lab in chosen], confine.probe().kind)
 
 
 def _unreadable(name: str, chosen: list[labs.Lab], why: str) -> SubmissionResult:
     return SubmissionResult(name, [LabResult(lab.name, "missing", 0, MAX_POINTS, why)
-                                   for lab in chosen])
+                                   for lab in chosen], confine.probe().kind)
 
 
 def _entries(root: Path) -> list[Path]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Callable, Sequence
 
 OUTPUT_CAP = 1 << 20          # bytes kept of each stream; the rest is counted, not kept
 STOP_GRACE_S = 1.0            # SIGTERM, then this long, then SIGKILL
@@ -54,7 +55,25 @@ def _limited(argv: Sequence[str]) -> list[str]:
             "--core=0", "--", *argv]
 
 
-class _Stream:
+def _child_pid(info: int) -> int | None:
+    """The pid bwrap reports on its --info-fd ({"child-pid": N, ...}); None when it says
+    nothing in time (it failed to start the program)."""
+    try:
+        data = b""
+        deadline = time.monotonic() + CHILD_PID_S
+        while b"}" not in data:
+            ready, _, _ = select.select([info], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(info, 4096) if ready else b""
+            if not chunk:
+                break
+            data += chunk
+        match = re.search(rb'"child-pid"\s*:\s*(\d+)', data)
+        return int(match.group(1)) if match else None
+    finally:
+        os.close(info)
+
+
+class Stream:
     """One output stream read by a thread into a capped buffer, with waiting for content."""
 
     def __init__(self, pipe: IO[bytes]) -> None:
@@ -131,13 +150,20 @@ class Exit:
         return f"exited with status {self.code}"
 
 
+# Turns a command into the same command run confined (confine.Confinement.wrap), given the
+# descriptor on which the confinement reports the real program's pid.
+Confiner = Callable[[list[str], int], list[str]]
+CHILD_PID_S = 10.0            # the confinement reports the program's pid within this
+
+
 class Program:
     """A running student program (or any command) under the grader's watch."""
 
     def __init__(self, argv: Sequence[str], *, stdin: bytes | None = None,
                  keep_stdin_open: bool = False, cwd: Path | None = None,
                  env: dict[str, str] | None = None, limited: bool = True,
-                 name: str | None = None) -> None:
+                 name: str | None = None, confine: Confiner | None = None,
+                 pass_fds: tuple[int, ...] = ()) -> None:
         self.argv = [str(a) for a in argv]
         # What messages call it: the program's file name (a Windows program runs as `wine
         # PROGRAM.exe ...`, so its caller names it).
@@ -147,18 +173,33 @@ class Program:
         self._stopped_by_us = False
         self._pidfd: int | None = None
         feed = stdin is not None or keep_stdin_open
-        self.proc = subprocess.Popen(
-            _limited(self.argv) if limited else self.argv,
-            stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
+        self.confined = confine is not None
+        command, info_read, info_write = self.argv, -1, -1
+        if confine is not None:
+            info_read, info_write = os.pipe()
+            command = confine(self.argv, info_write)
+        try:
+            self.proc = subprocess.Popen(
+                _limited(command) if limited else command,
+                stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                pass_fds=(*pass_fds, *((info_write,) if confine is not None else ())),
+            )
+        finally:
+            if confine is not None:
+                os.close(info_write)
+        # The pid to signal and to look at: the program itself, also when it runs confined
+        # (as a child of bwrap, in the same process group).
+        self.pid = self.proc.pid
+        if confine is not None:
+            self.pid = _child_pid(info_read) or self.proc.pid
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        self.stdout = _Stream(self.proc.stdout)
-        self.stderr = _Stream(self.proc.stderr)
+        self.stdout = Stream(self.proc.stdout)
+        self.stderr = Stream(self.proc.stderr)
         if stdin is not None:
             threading.Thread(target=self._feed, args=(stdin, keep_stdin_open), daemon=True).start()
 
@@ -220,7 +261,10 @@ class Program:
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             try:
-                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    os.kill(self.pid, signal.SIGTERM)
+                except ProcessLookupError:   # exited; its bwrap is about to
+                    pass
                 self.proc.wait(timeout=min(TERMINATE_EVERY_S, max(0.0, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
                 pass
@@ -256,6 +300,8 @@ class Program:
         if self._exit is None and self.proc.returncode is not None:
             rc = self.proc.returncode
             sig = -rc if rc < 0 else None
+            if self.confined and 128 < rc < 128 + signal.NSIG:
+                sig = rc - 128      # bwrap exits 128+N when its program died of signal N
             self._exit = Exit(code=128 + sig if sig else rc, signal=sig,
                               killed_by_us=self._stopped_by_us,
                               seconds=time.monotonic() - self.started)

@@ -31,7 +31,7 @@ LAN_DEVICE = "socklab0"
 
 PRIVATE_TMP = "/tmp"
 _MOUNT_TMP = f"mount -t tmpfs -o size=512m,mode=1777 socklab-tmp {PRIVATE_TMP}"
-PRIVATE_PROC = "/tmp/.socklab-proc"
+PRIVATE_PROC = "/proc"
 PRIVATE_SHM = "/dev/shm"
 _MOUNT_SHM = f"mount -t tmpfs -o size=512m,mode=1777 socklab-shm {PRIVATE_SHM}"
 
@@ -158,12 +158,12 @@ def try_overlay(lower: Path, where: Path) -> str:
 
 
 def namespace_proc() -> Path | None:
-    """Inside the fresh PID namespace, with the private /tmp: a procfs of this namespace
-    mounted at PRIVATE_PROC, for the grader's own look at its programs (their memory), whose
-    pids are this namespace's while /proc shows the host's. /proc itself stays as it is.
-    None where that mount fails: then no procfs names the programs by their pids."""
+    """Inside the fresh PID namespace and mount namespace: a procfs of this namespace
+    mounted over /proc, which showed the host's processes under the host's pids. The
+    grader looks at its programs there (their memory), bubblewrap finds its child there
+    (by a pid of this namespace), and student code sees only this run's processes. None
+    where that mount fails: then no procfs names the programs by their pids."""
     try:
-        Path(PRIVATE_PROC).mkdir(exist_ok=True)
         _run(["mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "socklab-proc", PRIVATE_PROC])
     except (OSError, subprocess.SubprocessError):
         return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import getpass
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import runner, sandbox
+from . import confine, runner, sandbox
 
 # No Wine debug chatter on stderr (a program's stderr is graded), and no installer dialogs
 # for Mono and Gecko, which these console programs never need.
@@ -148,22 +149,58 @@ class Wine:
     """The Windows side of one grading run: the prefix its programs use and, per check,
     what must end with the check."""
 
-    def __init__(self, prefix: Path, shared: bool) -> None:
+    def __init__(self, prefix: Path, shared: bool,
+                 confinement: confine.Confinement = confine.Confinement("none"),
+                 server_dir: Path | None = None, proc: Path | None = None,
+                 visible: tuple[Path, ...] = ()) -> None:
         self.prefix = prefix
         self.shared = shared     # the machine's prefix itself: take turns with other graders
-        self.env = _env(prefix)
+        # What a Windows program's environment needs (the caller adds the rest, or not).
+        # USER: confined, no /etc/passwd names the user, and Wine would make a new profile
+        # (C:\\users\\NAME) at every start; the prefix's own user keeps the one it has.
+        self.env = {**BASE_ENV, "WINEPREFIX": str(prefix), "USER": getpass.getuser()}
+        self.confinement = confinement
+        self.server_dir = server_dir   # confined: the wineserver's socket folder, shared by
+        self.proc = proc               # every Wine process of a check (see sandbox_binds)
+        self.visible = visible         # what its programs read: the wineserver opens their
+                                       # files, so its sandbox must show them too
         self._turn = _Lock(prefix.parent / "turn.lock", TURN_S, "waiting for another grader's "
                            "Windows check") if shared else None
         self._in_check = False
 
     @classmethod
-    def for_run(cls, private_tmp: bool) -> "Wine":
+    def for_run(cls, private_tmp: bool, confinement: confine.Confinement,
+                proc: Path | None, visible: tuple[Path, ...] = ()) -> "Wine":
         """The run's Wine: a private overlay view of the machine's prefix where the run has a
         private /tmp and the mount works, else the machine's prefix, shared in turns."""
         prefix = cached_prefix()
         if private_tmp and not sandbox.try_overlay(prefix, PRIVATE_VIEW):
-            return cls(PRIVATE_VIEW / sandbox.OVERLAY_MERGED, shared=False)
-        return cls(prefix, shared=True)
+            view, shared = PRIVATE_VIEW, False
+            prefix = PRIVATE_VIEW / sandbox.OVERLAY_MERGED
+        else:
+            view, shared = prefix.parent, True
+        server_dir = None
+        if confinement.confined:
+            server_dir = view / "server"
+            server_dir.mkdir(mode=0o700, exist_ok=True)
+        return cls(prefix, shared, confinement, server_dir, proc, visible)
+
+    def sandbox_binds(self) -> list[tuple[Path, str]]:
+        """Confined, each Wine process would have a /tmp of its own, and Wine keeps its
+        server's socket under /tmp (in a folder of a random name that it finds again from
+        there): one folder of the run, bound as /tmp in all of them, makes them one session."""
+        if self.server_dir is None:
+            return []
+        return [(self.server_dir, "/tmp")]
+
+    def command(self, argv: list[str]) -> tuple[list[str], dict[str, str] | None]:
+        """A command of Wine's own (wineboot, wineserver), confined as its programs are: the
+        command and the environment to start it with."""
+        if not self.confinement.confined:
+            return argv, {**os.environ, **self.env}
+        return self.confinement.wrap(argv, read_only=self.visible, writable=[self.prefix],
+                                     binds=self.sandbox_binds(), env=self.env,
+                                     proc=self.proc), None
 
     def argv(self, exe: Path, *args: object) -> list[str]:
         """The command that runs exe under Wine; the first call of a check starts its turn
@@ -180,10 +217,11 @@ class Wine:
         the check's first program. Started by that program instead, they would inherit its
         stdout and stderr and hold them open after it exits, so its output would never end;
         started here they get /dev/null."""
+        argv, env = self.command(["wineboot"])
         try:
-            subprocess.run(["wineboot"], env=self.env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=CREATE_S, start_new_session=True, check=False)
+            subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=CREATE_S, start_new_session=True,
+                           check=False)
         except subprocess.TimeoutExpired as err:
             raise WineUnavailable(f"Wine's session did not start within {CREATE_S:g} s") from err
 
@@ -196,10 +234,17 @@ class Wine:
             return
         try:
             if not ended:
-                runner.run(["wineserver", "--kill"], timeout=SERVER_EXIT_S, env=self.env)
-                runner.run(["wineserver", "--wait"], timeout=SERVER_EXIT_S, env=self.env)
+                for step in ("--kill", "--wait"):
+                    argv, env = self.command(["wineserver", step])
+                    runner.run(argv, timeout=SERVER_EXIT_S, env=env)
         finally:
             self._in_check = False
+            if self.server_dir is not None:     # the next check starts from an empty /tmp
+                for entry in self.server_dir.iterdir():
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
             if self._turn is not None:
                 self._turn.release()
 
@@ -229,8 +274,9 @@ def smoke(bin_dir: Path) -> int:
 
 def _smoke_pair(wine: Wine, bin_dir: Path) -> int:
     listening = r"^listening on [\d.]+:(\d+)\r?$"
+    env = {**os.environ, **wine.env}
     with runner.Program(wine.argv(bin_dir / "wecho_server.exe", "-n", 1, 0),
-                        env=wine.env) as server:
+                        env=env) as server:
         match = server.wait_for_line(listening, 30)
         if match is None:
             print(f"wine smoke run: wecho_server.exe printed no listening line; stderr:\n"
@@ -238,7 +284,7 @@ def _smoke_pair(wine: Wine, bin_dir: Path) -> int:
             return 1
         ended, out, err = runner.run(
             wine.argv(bin_dir / "wecho_client.exe", "127.0.0.1", int(match.group(1)),
-                      SMOKE_MESSAGE), timeout=30, env=wine.env)
+                      SMOKE_MESSAGE), timeout=30, env=env)
         if out.replace("\r\n", "\n") != f"reply: {SMOKE_MESSAGE}\n" or ended.code != 0:
             print(f"wine smoke run: wecho_client.exe {ended.describe()}; stdout:\n{out}\n"
                   f"stderr:\n{err}", file=sys.stderr)

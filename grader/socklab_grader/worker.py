@@ -19,11 +19,12 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import api, checks, labs, sandbox
+from . import api, checks, confine, labs, sandbox
 from .model import CheckResult
 
 MESSAGE_CAP = 8000
@@ -33,15 +34,23 @@ def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | 
                     private_tmp: bool, emit: Callable[[CheckResult], None]) -> None:
     """Run every check of the lab, handing each result to emit as soon as it is known."""
     lab_checks = checks.load(lab.name)
+    confinement = confine.probe()
+    # Where student programs may write: in the run's private /tmp, else beside the lab.
+    scratch = Path(tempfile.mkdtemp(prefix="socklab-scratch-",
+                                    dir=sandbox.PRIVATE_TMP if private_tmp else lab_dir.parent))
     ctx = checks.Context(lab=lab.name, bin_dir=lab_dir / "build", lab_dir=lab_dir,
                          lan=not lan_reason, lan_reason=lan_reason, proc=proc,
                          private_tmp=private_tmp,
-                         own_pids=private_tmp and proc is not None and os.getpid() == 1)
+                         own_pids=private_tmp and proc is not None and os.getpid() == 1,
+                         confinement=confinement, scratch=scratch)
     for check in lab_checks.checks:
         emit(checks.run_check(lab.name, check, ctx))
     planned_api = [c for c in checks.plan(lab) if c.criterion_test is not None]
+    student_objects = [lab_dir / "build" / "obj" / f"{Path(rel).stem}.o"
+                       for rel in lab.student_files]
     for result in api.api_checks(planned_api, lab_checks.api_hints,
-                                 lab_dir / "build" / "tests", lab_dir):
+                                 lab_dir / "build" / "tests", lab_dir, student_objects,
+                                 confinement):
         emit(result)
 
 

@@ -133,7 +133,9 @@ def test_only_the_student_files_are_taken(tmp_path: Path) -> None:
 
 
 def test_the_json_has_the_contract_shape(solution_01: dict) -> None:
-    assert set(solution_01) == {"submission", "score", "max_score", "labs"}
+    """The contract's fields, and "sandbox": what confined the student's code."""
+    assert set(solution_01) == {"submission", "score", "max_score", "sandbox", "labs"}
+    assert solution_01["sandbox"] in {"bubblewrap", "none"}
     for lab in solution_01["labs"]:
         assert set(lab) == {"lab", "status", "score", "max_score", "build_log", "checks"}
         assert lab["status"] in {"graded", "missing", "build_failed"}

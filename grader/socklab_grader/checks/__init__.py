@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import runner, sandbox, wine
+from .. import confine, runner, sandbox, wine
 from ..build import SHORT_IO_LIBRARY
 from ..describe import show_output
 from ..peers import TcpConn, symmetric
@@ -67,7 +67,8 @@ class ShortIO:
     seed: int = 0
 
     def env(self, library: Path) -> dict[str, str]:
-        return {**os.environ, "LD_PRELOAD": str(library), "SOCKLAB_SHORT_SEND": str(self.send),
+        """What the program's environment needs for the shim."""
+        return {"LD_PRELOAD": str(library), "SOCKLAB_SHORT_SEND": str(self.send),
                 "SOCKLAB_SHORT_RECV": str(self.recv), "SOCKLAB_SHORT_SEED": str(self.seed)}
 
     def describe(self) -> str:
@@ -88,6 +89,8 @@ class Context:
     proc: Path | None = Path("/proc")   # a procfs where the programs' pids are valid, if any
     private_tmp: bool = False           # the run has a /tmp of its own (see sandbox.py)
     own_pids: bool = False              # proc is the run's own PID namespace, we its init
+    confinement: confine.Confinement = confine.Confinement("none", "not probed")
+    scratch: Path | None = None         # the one folder student programs may write in
     programs: list[runner.Program] = field(default_factory=list)
     _wine: wine.Wine | None = None
     _wine_problem: str = ""
@@ -96,7 +99,9 @@ class Context:
         """The run's Wine, set up at the first call; CheckSkipped where it cannot run."""
         if self._wine is None and not self._wine_problem:
             try:
-                self._wine = wine.Wine.for_run(self.private_tmp)
+                self._wine = wine.Wine.for_run(self.private_tmp, self.confinement,
+                                               self.proc if self.own_pids else None,
+                                               visible=(self.lab_dir,))
             except wine.WineUnavailable as err:
                 self._wine_problem = str(err)
         if self._wine is None:
@@ -108,7 +113,7 @@ class Context:
               windows: bool = False) -> runner.Program:
         """Start a built program; with short_io, under the short-I/O shim; with windows,
         the Windows build of it (build/win/PROGRAM.exe) under Wine."""
-        env = short_io.env(self.bin_dir / SHORT_IO_LIBRARY) if short_io else None
+        env = short_io.env(self.bin_dir / SHORT_IO_LIBRARY) if short_io else {}
         argv, name = [str(self.bin_dir / program), *map(str, args)], program
         if windows:
             run = self.windows()
@@ -117,10 +122,32 @@ class Context:
             except wine.WineUnavailable as err:
                 raise CheckSkipped(f"the Windows programs cannot run here: {err}") from err
             env, name = run.env, f"{program}.exe"
+        confiner = self._confiner(windows, env)
         prog = runner.Program(argv, stdin=stdin, keep_stdin_open=keep_stdin_open,
-                              cwd=self.lab_dir, env=env, name=name)
+                              cwd=self.lab_dir, name=name, confine=confiner,
+                              env=None if confiner else {**os.environ, **env})
         self.programs.append(prog)
         return prog
+
+    def _confiner(self, windows: bool = False,
+                  env: dict[str, str] | None = None) -> runner.Confiner | None:
+        """How a program of this run is confined: it reads the lab (its programs, the
+        shim), writes in the run's scratch folder only, and a Windows program also writes
+        in Wine's prefix and server folders. None where nothing confines it."""
+        if not self.confinement.confined:
+            return None
+        binds: list[tuple[Path, str]] = []
+        writable = [self.scratch] if self.scratch else []
+        if windows and self._wine is not None:
+            writable.append(self._wine.prefix)
+            binds = self._wine.sandbox_binds()
+
+        def confined(argv: list[str], info_fd: int) -> list[str]:
+            return self.confinement.wrap(
+                argv, read_only=[self.lab_dir], writable=writable, binds=binds,
+                env=env, cwd=self.lab_dir, info_fd=info_fd,
+                proc=self.proc if self.own_pids else None)
+        return confined
 
     def start_server(self, program: str, *args: object, line: str, redraw_symmetric: bool = True,
                      keep_stdin_open: bool = False, short_io: ShortIO | None = None,
@@ -157,7 +184,7 @@ class Context:
         if self.proc is None:
             return None
         try:
-            status = (self.proc / str(prog.proc.pid) / "status").read_text()
+            status = (self.proc / str(prog.pid) / "status").read_text()
         except OSError:
             return None
         match = re.search(r"^VmHWM:\s+(\d+) kB$", status, re.M)

@@ -165,8 +165,9 @@ def _write_file(folder: Path, name: str, data: bytes) -> Path:
 
 
 def _workdir(ctx: Context, what: str) -> Path:
-    """A fresh folder of this check's own, inside the run."""
-    return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=ctx.lab_dir))
+    """A fresh folder of this check's own, in the run's scratch folder (the only place its
+    programs may write)."""
+    return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=ctx.scratch or ctx.lab_dir))
 
 
 # --- frame_echo_server -----------------------------------------------------------------
