@@ -192,10 +192,14 @@ def end_strays(proc: Path, timeout: float = 10.0) -> None:
             except OSError:
                 pass
         deadline = time.monotonic() + timeout
-        waiting = set(pidfds.values())
-        while waiting and time.monotonic() < deadline:
-            ready, _, _ = select.select(list(waiting), [], [], deadline - time.monotonic())
-            waiting -= set(ready)
+        waiting = select.poll()     # not select(): a fork bomb leaves more than 1024 pidfds
+        for pidfd in pidfds.values():
+            waiting.register(pidfd, select.POLLIN)
+        left = len(pidfds)
+        while left and time.monotonic() < deadline:
+            for pidfd, _ in waiting.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                waiting.unregister(pidfd)
+                left -= 1
     finally:
         for pidfd in pidfds.values():
             os.close(pidfd)

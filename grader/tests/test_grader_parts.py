@@ -308,6 +308,17 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
     assert left.stdout == ""
 
 
+def test_without_bubblewrap_grading_goes_on_and_says_so() -> None:
+    env = {**os.environ, "SOCKLAB_NO_SANDBOX": "1"}
+    result = grade_json("--lab", "01", REPO / "solutions", env=env)
+    assert result["sandbox"] == "none" and result["score"] == 100
+    refused = subprocess.run([sys.executable, str(REPO / "grader" / "grade"), "--lab", "01",
+                              str(REPO / "solutions")], capture_output=True, text=True,
+                             timeout=120, env={**env, "SOCKLAB_REQUIRE_SANDBOX": "1"})
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "SOCKLAB_REQUIRE_SANDBOX=1" in refused.stderr
+
+
 def test_a_check_ends_what_left_its_group_before_the_next_check() -> None:
     """Inside the run, at the end of each check: a daemon that left its group (as Wine's
     wineserver and services do) is killed and reaped, and the worker itself lives on."""
