@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, checks, confine, intake, labs, report, runner, sandbox
+from . import build, checks, confine, intake, labs, limits, report, runner, sandbox
 from .model import CheckResult, LabResult, PlannedCheck, SubmissionResult
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
@@ -54,8 +54,12 @@ def _run_worker(lab: labs.Lab, built: build.Built, isolation: sandbox.Isolation)
     argv = [*isolation.prefix, sys.executable, "-m", "socklab_grader.worker", "--lab", lab.name,
             "--lab-dir", str(built.lab_dir), *where]
     env = {**os.environ, "PYTHONPATH": str(GRADER_DIR)}
-    worker = runner.Program(argv, env=env, cwd=GRADER_DIR, limited=False)
-    ended = worker.wait(LAB_TIMEOUT_S)
+    run_limits = limits.RunLimits()
+    try:
+        worker = runner.Program(run_limits.enter(argv), env=env, cwd=GRADER_DIR, limited=False)
+        ended = worker.wait(LAB_TIMEOUT_S)
+    finally:
+        run_limits.close()
     unfinished = (f"not graded: the grader's worker {ended.describe()} before this check "
                   f"ended (a lab's checks may take {LAB_TIMEOUT_S} s in all).")
     errors = worker.err().strip()
