@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from . import RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, Context, LabChecks, skeleton_hint
-from ..describe import plural, show_bytes, show_datagrams, show_output
+from ..describe import first_difference, plural, show_bytes, show_datagrams, show_output
 from ..peers import Datagram, UdpPeer, bind_udp, swapped
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
@@ -24,6 +24,8 @@ API_HINTS = {
 }
 
 CHECKS = LabChecks("01_udp_send", API_HINTS)
+
+UDP_MAX_PAYLOAD = 65507  # the largest datagram over IPv4: 65535 - 20 (IP) - 8 (UDP)
 
 HTONS_HINT = ("a port travels in network byte order: sin_port = htons(port). Without htons, "
               "port {port} becomes {swapped} on this machine.")
@@ -187,7 +189,7 @@ def lines_stop(ctx: Context) -> None:
         _expect_line(out, "sent 1 datagrams to 127.0.0.1:{port}", peer.port, "udp_send")
 
 
-@CHECKS.check("lines_utf8", "UTF-8 text (你好) is sent as its bytes", 4)
+@CHECKS.check("lines_utf8", "UTF-8 text (你好) is sent as its bytes", 2)
 def lines_utf8(ctx: Context) -> None:
     text = "你好".encode()
     stdin = text + b"\n"
@@ -230,6 +232,56 @@ def ask_reply_and_sender(ctx: Context) -> None:
             f"udp_ask {ended.describe()} and printed:\n{show_output(out)}\n"
             f"stderr:\n{show_output(prog.err())}\nexpected:\n  | {expected}",
             _ask_hint(out, peer.port, answer_port))
+
+
+@CHECKS.check("ask_large_reply", f"udp_ask prints a reply of {UDP_MAX_PAYLOAD} bytes (the "
+                                 f"largest datagram) whole", 2)
+def ask_large_reply(ctx: Context) -> None:
+    # Printable bytes (no newline) in a pattern that shows a cut, a shift or a repeat.
+    reply = bytes(33 + (i * 7 + i // 94) % 94 for i in range(UDP_MAX_PAYLOAD))
+    with UdpPeer(listen_swapped=True) as peer:   # the port's byte order is graded elsewhere
+        prog = ctx.start("udp_ask", "-t", 3000, "127.0.0.1", peer.port, "big?")
+        requests = peer.wait_for(1, RECEIVE_S, sender=prog)
+        if not requests:
+            prog.wait(RUN_S)
+            raise CheckFailed(f"udp_ask -t 3000 127.0.0.1 {peer.port} big?: no request reached "
+                              f"the peer; udp_ask {prog.exit().describe()}, stderr:\n"
+                              f"{show_output(prog.err())}",
+                              skeleton_hint(prog, "udp_request must sendto the destination first"))
+        answerer = next(s for s in peer.sockets if s.getsockname()[1] == requests[0].port)
+        answerer.sendto(reply, requests[0].source)
+        ended = prog.wait(RUN_S)
+    out = prog.out_bytes()
+    # Who the reply came from is ask_reply_and_sender's concern: here, its length and bytes.
+    match = re.search(rb"reply from [\d.]+:\d+ \((\d+) bytes\): ", out)
+    if (match and int(match.group(1)) == UDP_MAX_PAYLOAD and ended.code == 0
+            and out[match.end():] == reply + b"\n"):
+        return
+    what = f"the peer answered with one datagram of {UDP_MAX_PAYLOAD} bytes, the largest UDP " \
+           f"payload over IPv4 (udp_ask's reply buffer holds 65535 bytes).\nudp_ask "
+    if match is None:
+        raise CheckFailed(
+            what + f"{ended.describe()} without a line 'reply from A.B.C.D:PORT (N bytes): "
+            f"PAYLOAD'; stdout:\n{show_output(out.decode(errors='replace'))}\nstderr:\n"
+            f"{show_output(prog.err())}",
+            skeleton_hint(prog, f"a reply may be as long as {UDP_MAX_PAYLOAD} bytes: receive it "
+                                f"whole, straight into reply with cap bytes"))
+    printed = int(match.group(1))
+    payload = out[match.end():match.end() + printed]
+    if printed < UDP_MAX_PAYLOAD and reply.startswith(payload):
+        raise CheckFailed(
+            what + f"printed a reply of {printed} bytes: the {UDP_MAX_PAYLOAD}-byte reply was "
+            f"cut after byte {printed}.",
+            f"udp_request must receive up to cap bytes (udp_ask passes 65535): a buffer of your "
+            f"own smaller than {UDP_MAX_PAYLOAD} bytes (UDP_MAX_PAYLOAD) cuts the largest "
+            f"datagrams. recvfrom straight into reply, with cap")
+    at = first_difference(reply, payload)
+    raise CheckFailed(
+        what + f"{ended.describe()} and printed a reply of {printed} bytes, the same as the one "
+        f"sent up to byte {at}: expected {show_bytes(reply[at:at + 16])}, printed "
+        f"{show_bytes(payload[at:at + 16])}.",
+        f"receive the reply whole, straight into reply with cap bytes, and return recvfrom's "
+        f"length: a {UDP_MAX_PAYLOAD}-byte datagram is legal")
 
 
 def _ask_hint(out: str, asked_port: int, answer_port: int) -> str:

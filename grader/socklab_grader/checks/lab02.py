@@ -42,6 +42,7 @@ API_HINTS = {
 CHECKS = LabChecks("02_udp_bind", API_HINTS)
 
 LOOPBACK = "127.0.0.1"
+UDP_MAX_PAYLOAD = 65507  # the largest datagram over IPv4: 65535 - 20 (IP) - 8 (UDP)
 ANY = "0.0.0.0"
 LOOPBACK_BROADCAST = "127.255.255.255"
 NOT_THERE_S = 0.5        # how long to wait for a datagram that should not, or cannot, arrive
@@ -388,7 +389,7 @@ def recv_lan(ctx: Context) -> None:
                             "this host's LAN address and the LAN's broadcast address")
 
 
-@CHECKS.check("recv_count", "udp_recv -n 3 exits 0 after 3 datagrams", 2)
+@CHECKS.check("recv_count", "udp_recv -n 3 exits 0 after 3 datagrams", 1)
 def recv_count(ctx: Context) -> None:
     srv = _start(ctx, "udp_recv", "-n", 3, 0)
     payloads = [b"one", b"two", b"three"]
@@ -704,6 +705,47 @@ def chat_prints_incoming(ctx: Context) -> None:
             f"{show_output(out)}{_ended_note(srv.prog, 'udp_chat')}\nexpected the "
             f"line:\n  | {expected.decode()}{after_typing}",
             skeleton_hint(srv.prog, POLL_HINT))
+
+
+@CHECKS.check("chat_large_message", f"a message of {UDP_MAX_PAYLOAD} bytes (the largest "
+                                    f"datagram) is printed whole", 1)
+def chat_large_message(ctx: Context) -> None:
+    name = "Big"
+    room = UDP_MAX_PAYLOAD - len(json.dumps({"name": name, "msg": ""}).encode())
+    text = bytes(b"0123456789abcdefghijklmnopqrstuvwxyz"[(i * 7 + i // 36) % 36]
+                 for i in range(room)).decode()   # no byte that JSON escapes: the sizes add up
+    data = json.dumps({"name": name, "msg": text}).encode()
+    expected = f"[{name}] {text}".encode()
+    with UdpPeer() as peer:
+        srv = _chat(ctx, peer, "me")
+        peer.main.sendto(data, (LOOPBACK, srv.port))
+        printed = _wait_output(srv.prog, expected, RECEIVE_S)
+        srv.prog.close_stdin()
+        if printed:
+            return
+        lines = [line for line in srv.prog.out_bytes().split(b"\n")
+                 if line.startswith((b"! invalid message", b"["))]
+    what = (f"{srv.command}. The peer sent one chat message of {UDP_MAX_PAYLOAD} bytes, the "
+            f"largest UDP payload over IPv4: {show_bytes(data, 60)}, a \"msg\" of {room} "
+            f"bytes.\n")
+    cut = next((line for line in lines if line.startswith(f"[{name}] ".encode())), None)
+    if cut is not None and expected.startswith(cut):
+        what += (f"udp_chat printed only {len(cut) - len(name) - 3} bytes of its msg: the "
+                 f"datagram was cut.")
+    elif any(line.startswith(b"! invalid message") for line in lines):
+        what += ("udp_chat printed '! invalid message from ...': it did not get the datagram "
+                 "whole, so it could not parse it.")
+    else:
+        what += (f"within {RECEIVE_S:g} s udp_chat printed:\n"
+                 f"{show_output(srv.prog.out_bytes()[:300].decode(errors='replace'))}")
+    raise CheckFailed(
+        what + _ended_note(srv.prog, "udp_chat") + f"\nexpected the line '[{name}] MSG' with "
+        f"the whole msg ({room} bytes)",
+        skeleton_hint(srv.prog, f"a chat message may be as long as any datagram: receive into a "
+                                f"buffer of {UDP_MAX_PAYLOAD} bytes (UDP_MAX_PAYLOAD) or more "
+                                f"(on the heap), with that cap; a smaller buffer of your own "
+                                f"cuts the largest datagrams, or makes udp_recv_from refuse "
+                                f"them (EMSGSIZE)"))
 
 
 @CHECKS.check("chat_invalid", "an invalid datagram prints '! invalid message from A.B.C.D:PORT' "

@@ -32,7 +32,8 @@ API_HINTS = {
                 "returned, retry EINTR, and pass MSG_NOSIGNAL so a vanished peer is EPIPE "
                 "instead of a fatal SIGPIPE",
     "recv_line": "a TCP stream has no message boundaries: read until the \"\\n\" and no "
-                 "further (MSG_PEEK, or one byte per recv), keep cap - 1 bytes and a NUL; "
+                 "further (MSG_PEEK, or one byte per recv), keep up to cap - 1 bytes, "
+                 "straight into buf (no smaller buffer of your own), and a NUL; "
                  "recv() returning 0 is end of stream",
     "tcp_echo_session": "loop: recv, then send_all exactly the n bytes received (uppercase "
                         "a-z only), until recv returns 0; -1 on errors; do not close fd",
@@ -49,6 +50,9 @@ IDLE_SERVED_S = 3.0           # a second client is answered while the first sits
 CLIENTS = 50
 VANISH_ATTEMPTS = 12          # client_vanishes: resets in a row
 STOP_S = 3.0                  # SIGTERM to exit: the contract allows 0.5 s
+VANISH_HINT = ("sending on a connection the peer has reset raises SIGPIPE, whose default "
+               "action kills the whole server: send with MSG_NOSIGNAL (send_all) and end only "
+               "that session when send fails with EPIPE or ECONNRESET")
 
 # Sends capped well below any sensible read size (and varying), receives at a few KiB: a
 # server that reads 4 KiB gets a short send on nearly every echo, so a send loop that
@@ -220,7 +224,19 @@ def client_vanishes(ctx: Context) -> None:
     # read and echoed everything first, that attempt proves nothing. Enough attempts make a
     # server that dies of SIGPIPE die in one of them.
     for attempt in range(VANISH_ATTEMPTS):
-        with _connect(prog, port) as gone:
+        try:
+            gone = TcpConn.connect("127.0.0.1", port)
+        except OSError as err:
+            # The previous attempt's echo came back, and the server died after it: a
+            # connection refused or reset while it is still on its way out.
+            died = prog.wait(RUN_S)
+            raise CheckFailed(
+                f"a client sent 64 KiB, half-closed and reset the connection at once "
+                f"(SO_LINGER 0) without reading its echo; the next client could not "
+                f"connect ({err.strerror or err}) (attempt {attempt + 1}).\n"
+                f"tcp_echo_server {died.describe()}; stderr:\n{show_output(prog.err())}",
+                VANISH_HINT) from None
+        with gone:
             gone.send(bytes(64 << 10))
             gone.half_close()   # the server's side goes to CLOSE_WAIT ...
             gone.abort()        # ... and the RST now makes its next send EPIPE
@@ -240,10 +256,7 @@ def client_vanishes(ctx: Context) -> None:
             raise CheckFailed(
                 f"a client sent 64 KiB, half-closed and reset the connection at once "
                 f"(SO_LINGER 0) without reading its echo (attempt {attempt + 1}). A next "
-                f"client {then}.\n{why}; stderr:\n{show_output(prog.err())}",
-                "sending on a connection the peer has reset raises SIGPIPE, whose default "
-                "action kills the whole server: send with MSG_NOSIGNAL (send_all) and end "
-                "only that session when send fails with EPIPE or ECONNRESET")
+                f"client {then}.\n{why}; stderr:\n{show_output(prog.err())}", VANISH_HINT)
 
 
 @CHECKS.check("disconnect_on_eof", "a session ends when its client closes (recv returns 0)", 4)
@@ -483,7 +496,7 @@ def client_server_closed(ctx: Context) -> None:
 
 
 @CHECKS.check("client_refused", "tcp_client exits 1 with a message when the connection is "
-                                "refused", 2)
+                                "refused", 1.5)
 def client_refused(ctx: Context) -> None:
     holder = refusing_tcp_port()
     try:

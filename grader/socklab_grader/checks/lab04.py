@@ -356,7 +356,7 @@ def client_lines(ctx: Context) -> None:
 
 
 @CHECKS.check("client_server_closes", "frame_client prints 'connection closed by server' when "
-                                      "the server closes (exit 0)", 1.5)
+                                      "the server closes (exit 0)", 1)
 def client_server_closes(ctx: Context) -> None:
     with TcpListener() as listener:
         prog = ctx.start("frame_client", "127.0.0.1", listener.port, stdin=b"hello\n",

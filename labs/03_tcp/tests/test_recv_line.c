@@ -146,6 +146,25 @@ Test(recv_line, continues_a_cut_line_on_the_next_call)
                 "efgh\n", 5);
 }
 
+/* A cap far above any buffer a recv_line might keep of its own (char tmp[4096], BUFSIZ). */
+#define BIG_CAP 65536
+
+Test(recv_line, returns_a_line_of_cap_minus_1_bytes_whole_with_cap_65536)
+{
+    /* The largest line one call returns: cap - 1 bytes (here with its newline) and the NUL. */
+    static char line[BIG_CAP - 1], buf[BIG_CAP];
+    for (size_t i = 0; i < sizeof line - 1; i++)
+        line[i] = (char)('a' + (i * 7 + i / 26) % 26); /* a cut or a shift shows at once */
+    line[sizeof line - 1] = '\n';
+    /* On a thread of its own: the line may not fit in the socket's buffer at once. */
+    struct writer w = {.fd = fds[0], .buf = line, .len = sizeof line};
+    writer_start(&w);
+    expect_line("after the peer sent a line of 65535 bytes, newline included (a buffer of "
+                "recv_line's own smaller than cap cuts it: read into buf, up to cap - 1 bytes)",
+                buf, BIG_CAP, line, sizeof line);
+    cr_assert(writer_join(&w, ARRIVAL_MS) == 0, "test set-up: the peer's writer hung");
+}
+
 Test(recv_line, returns_a_last_line_without_newline_at_eof)
 {
     char buf[64];

@@ -123,6 +123,28 @@ Test(frame_recv, fails_with_emsgsize_over_cap_and_leaves_the_payload_unread)
               left);
 }
 
+Test(frame_recv, returns_a_frame_of_frame_max_bytes_with_cap_frame_max)
+{
+    /* The largest frame there is, read into the caller's buffer: a buffer or a limit of
+     * frame_recv's own below cap refuses it or cuts it. */
+    static unsigned char sent[4 + FRAME_MAX], buf[FRAME_MAX];
+    put_prefix(sent, FRAME_MAX);
+    fill_pattern(sent + 4, FRAME_MAX);
+    /* The peer writes on a thread of its own: 16 MiB do not fit in the socket's buffer. */
+    struct writer w = {.fd = fds[0], .buf = sent, .len = sizeof sent};
+    writer_start(&w);
+    const char *call = "after the peer sent a frame of FRAME_MAX (16777216) bytes, the largest "
+                       "allowed, frame_recv(fd, buf, FRAME_MAX, &len)";
+    uint32_t len = 0;
+    errno = 0;
+    int rc = frame_recv(fds[1], buf, FRAME_MAX, &len);
+    expect_returned(call, rc, 1, errno);
+    cr_assert(len == FRAME_MAX, "%s returned 1 as it should, but instead of 16777216 it set len "
+              "to %u", call, len);
+    expect_same_bytes("the FRAME_MAX payload frame_recv stored", sent + 4, buf, FRAME_MAX);
+    cr_assert(writer_join(&w, ARRIVAL_MS) == 0, "test set-up: the peer's writer hung");
+}
+
 /* frame_recv(fds[1], buf, FRAME_MAX, &len) for bg_start. */
 static long call_frame_recv_max(void *arg)
 {
