@@ -102,6 +102,9 @@ def run_tests(test_binary: Path, cwd: Path, student_objects: list[Path],
         return {}, "your code was not run with the tests, because " + refused
     json_read, json_write = os.pipe()
     tap_read, tap_write = os.pipe()
+    if confinement.user is not None:    # Criterion reopens them by /dev/fd/N, as that user
+        for end in (json_write, tap_write):
+            os.fchown(end, *confinement.user)
     report = runner.Stream(os.fdopen(json_read, "rb"))
     tap = runner.Stream(os.fdopen(tap_read, "rb"))
     env = {REPORT_FDS_ENV: f"{json_write} {tap_write}"}
@@ -116,6 +119,7 @@ def run_tests(test_binary: Path, cwd: Path, student_objects: list[Path],
              f"--timeout={TEST_TIMEOUT_S}", f"--jobs={JOBS}", "--ascii", "--color=never"],
             cwd=cwd, pass_fds=(json_write, tap_write),
             confine=confined if confinement.confined else None,
+            processes=confinement.processes,
             env=None if confinement.confined else {**os.environ, **env})
     finally:
         os.close(json_write)

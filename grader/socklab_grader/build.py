@@ -59,6 +59,7 @@ def _make(lab_dir: Path, target: str) -> tuple[bool, str]:
     confinement = confine.probe()
     workdir = lab_dir.parents[1]        # mk/, labs/common and this lab: the run's copy
     if confinement.confined:
+        confine.give(confinement, workdir)
         argv = confinement.wrap(argv, writable=[workdir], cwd=lab_dir, own_pids=True)
     ended, out, err = runner.run(argv, timeout=BUILD_TIMEOUT_S)
     log = (out + err).replace(f"{lab_dir}/", "").strip()

@@ -24,6 +24,7 @@ results say `"sandbox": "none"`, and SOCKLAB_REQUIRE_SANDBOX=1 makes the grader 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ from typing import Mapping, Sequence
 REQUIRE_ENV = "SOCKLAB_REQUIRE_SANDBOX"
 NO_SANDBOX_ENV = "SOCKLAB_NO_SANDBOX"     # 1: run student code unconfined (tests of the fallback)
 SANDBOX_UID = 1000                       # who student code is, inside its user namespace
+DROP_TO = "nobody"                       # ... and outside it, when the grader is root
+# The process limit of that user, which is one for every run of the machine at once (the
+# run's own limit is its cgroup's, see limits.py): a bound for the machine, not for a run.
+DROPPED_PROCESSES = 8192
 TMP_SIZE = 512 << 20                     # its /tmp (lab 04's tests write files there)
 PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -48,14 +53,21 @@ _SYSTEM = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 @dataclass(frozen=True)
 class Confinement:
-    """How student code is confined on this machine: "bubblewrap", or "none" and why."""
+    """How student code is confined on this machine: "bubblewrap", or "none" and why; and,
+    when the grader is root, the unprivileged user (uid, gid) it runs as."""
 
     kind: str
     reason: str = ""
+    user: tuple[int, int] | None = None
 
     @property
     def confined(self) -> bool:
         return self.kind == "bubblewrap"
+
+    @property
+    def processes(self) -> int | None:
+        """The process limit to give student code, where it is not the grader's default."""
+        return DROPPED_PROCESSES if self.user is not None else None
 
     def wrap(self, argv: Sequence[str], *, read_only: Sequence[Path] = (),
              writable: Sequence[Path] = (), binds: Sequence[tuple[Path, str]] = (),
@@ -69,7 +81,11 @@ class Confinement:
         everything it starts ends when it does. Unconfined: argv itself."""
         if not self.confined:
             return list(argv)
-        command = ["bwrap", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid",
+        command = []
+        if self.user is not None:   # root's rights end here: bwrap starts as that user
+            command = ["setpriv", f"--reuid={self.user[0]}", f"--regid={self.user[1]}",
+                       "--clear-groups", "--"]
+        command += ["bwrap", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid",
                    str(SANDBOX_UID), "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                    "--die-with-parent", "--cap-drop", "ALL", "--clearenv",
                    "--setenv", "PATH", PATH, "--setenv", "LANG", "C.UTF-8",
@@ -111,19 +127,55 @@ def _system_view() -> list[str]:
 
 @cache
 def probe() -> Confinement:
-    """bubblewrap where it works here, else none and why (asked once per process)."""
+    """bubblewrap where it works here, else none and why (asked once per process). As root,
+    student code runs as the unprivileged user DROP_TO: outside its user namespace too it is
+    not root, so the kernel's process limit applies to it and nothing of root's is its."""
     if os.environ.get(NO_SANDBOX_ENV) == "1":
         return Confinement("none", f"{NO_SANDBOX_ENV}=1 is set")
     if shutil.which("bwrap") is None:
         return Confinement("none", "bubblewrap (bwrap) is not installed")
-    trial = Confinement("bubblewrap").wrap(["true"])
+    user = _drop_to() if os.geteuid() == 0 else None
+    why = _trial(Confinement("bubblewrap", user=user))
+    if why and user is not None:
+        # No unprivileged user namespaces here: confined as root's own uid, still without
+        # capabilities, the process limit then left to the run's cgroup.
+        user, why = None, _trial(Confinement("bubblewrap"))
+    if why:
+        return Confinement("none", why)
+    return Confinement("bubblewrap", user=user)
+
+
+def _trial(confinement: Confinement) -> str:
+    """Why confinement cannot run a program here, or ""."""
     try:
-        done = subprocess.run(trial, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(confinement.wrap(["true"]), capture_output=True, text=True,
+                              timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
-        return Confinement("none", f"bwrap could not run: {err}")
+        return f"bwrap could not run: {err}"
     if done.returncode != 0:
-        return Confinement("none", f"bwrap cannot make a sandbox here: {done.stderr.strip()}")
-    return Confinement("bubblewrap")
+        return f"bwrap cannot make a sandbox here: {done.stderr.strip()}"
+    return ""
+
+
+def _drop_to() -> tuple[int, int] | None:
+    try:
+        entry = pwd.getpwnam(DROP_TO)
+    except KeyError:
+        return None
+    return (entry.pw_uid, entry.pw_gid) if shutil.which("setpriv") else None
+
+
+def give(confinement: Confinement, *paths: Path) -> None:
+    """Make paths (recursively) the property of the user student code runs as, where it is
+    not the grader's own: what it must write (the build, its scratch, Wine's files)."""
+    if confinement.user is None:
+        return
+    uid, gid = confinement.user
+    for path in paths:
+        os.chown(path, uid, gid)
+        for folder, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
 
 
 def required() -> bool:

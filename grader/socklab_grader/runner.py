@@ -46,10 +46,11 @@ def _count_own_processes() -> int:
     return count
 
 
-def _limited(argv: Sequence[str]) -> list[str]:
+def _limited(argv: Sequence[str], processes: int | None = None) -> list[str]:
     """argv run under util-linux prlimit (rlimits set in the child without preexec_fn,
-    which is unsafe while the grader's reader threads run)."""
-    nproc = _count_own_processes() + EXTRA_PROCESSES
+    which is unsafe while the grader's reader threads run). processes: the process limit,
+    counted for the program's user (default: what the grader's user runs, plus a margin)."""
+    nproc = processes or _count_own_processes() + EXTRA_PROCESSES
     return ["prlimit", f"--cpu={CPU_SECONDS}", f"--as={ADDRESS_SPACE}",
             f"--fsize={FILE_SIZE}", f"--nofile={OPEN_FILES}", f"--nproc={nproc}",
             "--core=0", "--", *argv]
@@ -163,7 +164,7 @@ class Program:
                  keep_stdin_open: bool = False, cwd: Path | None = None,
                  env: dict[str, str] | None = None, limited: bool = True,
                  name: str | None = None, confine: Confiner | None = None,
-                 pass_fds: tuple[int, ...] = ()) -> None:
+                 pass_fds: tuple[int, ...] = (), processes: int | None = None) -> None:
         self.argv = [str(a) for a in argv]
         # What messages call it: the program's file name (a Windows program runs as `wine
         # PROGRAM.exe ...`, so its caller names it).
@@ -180,7 +181,7 @@ class Program:
             command = confine(self.argv, info_write)
         try:
             self.proc = subprocess.Popen(
-                _limited(command) if limited else command,
+                _limited(command, processes) if limited else command,
                 stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -69,16 +69,20 @@ def probe() -> Isolation:
         return Isolation((), "none", "unshare or ip (util-linux, iproute2) is not installed")
     # A PID namespace too: the worker is its init, so when the worker ends the kernel kills
     # whatever a submission left behind, even a process that left its group with setsid().
+    # As root, no user namespace for the worker: it stays root, so that it can hand student
+    # code to an unprivileged user (confine.py), which a user namespace mapping root alone
+    # could not name.
+    root = ["unshare", "--net", "--mount", "--pid", "--fork", "--"]
     user = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--"]
-    ok, why = _works(user)
-    if ok:
-        return Isolation(tuple(user), "user, network, mount and PID namespaces")
-    if os.geteuid() == 0:
-        root = ["unshare", "--net", "--mount", "--pid", "--fork", "--"]
-        ok, why_root = _works(root)
+    why = ""
+    for prefix, kind in ((root, "network, mount and PID namespaces"),
+                         (user, "user, network, mount and PID namespaces")):
+        if prefix is root and os.geteuid() != 0:
+            continue
+        ok, why_not = _works(prefix)
         if ok:
-            return Isolation(tuple(root), "network, mount and PID namespaces")
-        why = why_root or why
+            return Isolation(tuple(prefix), kind)
+        why = why or why_not
     return Isolation((), "none", f"network namespaces are not available here ({why or 'unshare failed'})")
 
 
@@ -142,14 +146,17 @@ def mount_private_tmp(keep: Iterable[Path]) -> None:
 OVERLAY_MERGED = "merged"
 
 
-def try_overlay(lower: Path, where: Path) -> str:
+def try_overlay(lower: Path, where: Path, owner: tuple[int, int] | None = None) -> str:
     """Inside the run's mount namespace, on its private /tmp: an overlay of the folder lower
     at where/OVERLAY_MERGED, whose writes land in where/upper and never reach lower (lab
-    05's Wine prefix). "" when it is mounted, else why not."""
+    05's Wine prefix), belonging to owner (uid, gid) when given. "" when it is mounted,
+    else why not."""
     upper, work, merged = where / "upper", where / "work", where / OVERLAY_MERGED
     try:
-        for folder in (upper, work, merged):
+        for folder in (where, upper, work, merged):
             folder.mkdir(parents=True, exist_ok=True)
+            if owner is not None:
+                os.chown(folder, *owner)
         _run(["mount", "-t", "overlay", "socklab-overlay", "-o",
               f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)])
     except (OSError, subprocess.SubprocessError) as err:

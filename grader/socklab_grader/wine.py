@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import getpass
 import os
 import re
 import shutil
@@ -32,9 +31,13 @@ from pathlib import Path
 
 from . import confine, runner, sandbox
 
-# No Wine debug chatter on stderr (a program's stderr is graded), and no installer dialogs
-# for Mono and Gecko, which these console programs never need.
-BASE_ENV = {"WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml="}
+# No Wine debug chatter on stderr (a program's stderr is graded), no installer dialogs for
+# Mono and Gecko, which these console programs never need, and one user name for the prefix
+# whoever grades (confined, no /etc/passwd names the user; Wine would make a new profile,
+# C:\\users\\NAME, at every start for a name the prefix does not have).
+BASE_ENV = {"WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=", "USER": "socklab"}
+LAYOUT = "2"                         # the prefix's layout: its folder changes with it
+SYSTEM_CACHE = Path("/var/cache/socklab")
 CACHE_ENV = "SOCKLAB_CACHE"          # where the prefix is kept (default ~/.cache/socklab)
 CREATE_S = 180.0                     # making a prefix: seconds on a fast machine
 TURN_S = 600.0                       # waiting for another grader's Windows check
@@ -53,9 +56,13 @@ def missing() -> str:
     return f"Wine is not installed ({', '.join(absent)} not found)" if absent else ""
 
 
-def cache_root() -> Path:
+def cache_root(user: tuple[int, int] | None = None) -> Path:
+    """Where the machine's prefix lives: $SOCKLAB_CACHE, else the user's cache folder, else
+    (as root, Wine running as an unprivileged user) a system one that user owns."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
+    if user is not None:
+        return SYSTEM_CACHE
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "socklab"
 
@@ -111,31 +118,37 @@ class _Lock:
         self.release()
 
 
-def cached_prefix() -> Path:
-    """The machine's Wine prefix for this Wine version, made now if there is none yet."""
+def cached_prefix(user: tuple[int, int] | None = None) -> Path:
+    """The machine's Wine prefix for this Wine version, made now if there is none yet; with
+    user, made by and belonging to that user (Wine runs only in a prefix of its own user's)."""
     if missing():
         raise WineUnavailable(missing())
-    root = cache_root() / version()
+    root = cache_root(user) / f"{version()}-{LAYOUT}"
     prefix = root / "prefix"
     if (prefix / READY_MARK).exists():
         return prefix
     try:
         root.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            os.chown(root, *user)
     except OSError as err:
         raise WineUnavailable(f"no cache folder for the Wine prefix: {err}") from err
     with _Lock(root / "create.lock", CREATE_S, "making the Wine prefix"):
         if not (prefix / READY_MARK).exists():
-            _create(root, prefix)
+            _create(root, prefix, user)
     return prefix
 
 
-def _create(root: Path, prefix: Path) -> None:
+def _create(root: Path, prefix: Path, user: tuple[int, int] | None) -> None:
     """wineboot a new prefix beside the final place, then rename it there: no grader ever
     uses a prefix whose creation was cut short."""
     building = root / f"prefix.new-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
-    ended, out, err = runner.run(["wineboot", "--init"], timeout=CREATE_S, env=_env(building))
-    waited, _, _ = runner.run(["wineserver", "--wait"], timeout=CREATE_S, env=_env(building))
+    as_user = [] if user is None else ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}",
+                                       "--clear-groups", "--"]
+    env = {**_env(building), "HOME": str(building)}   # what it writes there stays in the prefix
+    ended, out, err = runner.run([*as_user, "wineboot", "--init"], timeout=CREATE_S, env=env)
+    waited, _, _ = runner.run([*as_user, "wineserver", "--wait"], timeout=CREATE_S, env=env)
     if ended.code != 0 or waited.code not in (0, 1) or not (building / "system.reg").exists():
         shutil.rmtree(building, ignore_errors=True)
         raise WineUnavailable(f"`wineboot --init` could not make a Wine prefix ({ended.describe()}):"
@@ -156,9 +169,7 @@ class Wine:
         self.prefix = prefix
         self.shared = shared     # the machine's prefix itself: take turns with other graders
         # What a Windows program's environment needs (the caller adds the rest, or not).
-        # USER: confined, no /etc/passwd names the user, and Wine would make a new profile
-        # (C:\\users\\NAME) at every start; the prefix's own user keeps the one it has.
-        self.env = {**BASE_ENV, "WINEPREFIX": str(prefix), "USER": getpass.getuser()}
+        self.env = {**BASE_ENV, "WINEPREFIX": str(prefix)}
         self.confinement = confinement
         self.server_dir = server_dir   # confined: the wineserver's socket folder, shared by
         self.proc = proc               # every Wine process of a check (see sandbox_binds)
@@ -173,8 +184,8 @@ class Wine:
                 proc: Path | None, visible: tuple[Path, ...] = ()) -> "Wine":
         """The run's Wine: a private overlay view of the machine's prefix where the run has a
         private /tmp and the mount works, else the machine's prefix, shared in turns."""
-        prefix = cached_prefix()
-        if private_tmp and not sandbox.try_overlay(prefix, PRIVATE_VIEW):
+        prefix = cached_prefix(confinement.user)
+        if private_tmp and not sandbox.try_overlay(prefix, PRIVATE_VIEW, confinement.user):
             view, shared = PRIVATE_VIEW, False
             prefix = PRIVATE_VIEW / sandbox.OVERLAY_MERGED
         else:
@@ -183,6 +194,7 @@ class Wine:
         if confinement.confined:
             server_dir = view / "server"
             server_dir.mkdir(mode=0o700, exist_ok=True)
+            confine.give(confinement, server_dir)
         return cls(prefix, shared, confinement, server_dir, proc, visible)
 
     def sandbox_binds(self) -> list[tuple[Path, str]]:

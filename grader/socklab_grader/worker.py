@@ -38,6 +38,7 @@ def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | 
     # Where student programs may write: in the run's private /tmp, else beside the lab.
     scratch = Path(tempfile.mkdtemp(prefix="socklab-scratch-",
                                     dir=sandbox.PRIVATE_TMP if private_tmp else lab_dir.parent))
+    confine.give(confinement, scratch)
     ctx = checks.Context(lab=lab.name, bin_dir=lab_dir / "build", lab_dir=lab_dir,
                          lan=not lan_reason, lan_reason=lan_reason, proc=proc,
                          private_tmp=private_tmp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -306,6 +307,28 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
                    check=True, capture_output=True, timeout=30)
     left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
     assert left.stdout == ""
+
+
+def test_as_root_student_code_is_an_unprivileged_user_outside_its_sandbox_too() -> None:
+    """Root's uid is exempt from the kernel's process limit and owns the machine's files:
+    confined code runs as nobody, which its user namespace only names uid 1000."""
+    import pwd
+    from socklab_grader import confine
+    if os.geteuid() != 0:
+        pytest.skip("the grader is not root here: student code runs as its user")
+    jail = confine.probe()
+    if not jail.confined:
+        pytest.skip(f"no sandbox here ({jail.reason})")
+    from socklab_grader import runner
+    with runner.Program(["sleep", "30"], confine=lambda argv, fd: jail.wrap(argv, info_fd=fd),
+                        env=None) as prog:
+        status = Path(f"/proc/{prog.pid}/status").read_text()
+        inside = subprocess.run(jail.wrap(["id", "-u"]), capture_output=True, text=True,
+                                timeout=30).stdout.strip()
+    real_uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
+    assert prog.pid != prog.proc.pid and real_uid is not None
+    assert int(real_uid.group(1)) == pwd.getpwnam("nobody").pw_uid
+    assert inside == str(confine.SANDBOX_UID)
 
 
 def test_without_bubblewrap_grading_goes_on_and_says_so() -> None:

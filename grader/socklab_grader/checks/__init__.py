@@ -125,7 +125,8 @@ class Context:
         confiner = self._confiner(windows, env)
         prog = runner.Program(argv, stdin=stdin, keep_stdin_open=keep_stdin_open,
                               cwd=self.lab_dir, name=name, confine=confiner,
-                              env=None if confiner else {**os.environ, **env})
+                              env=None if confiner else {**os.environ, **env},
+                              processes=self.confinement.processes)
         self.programs.append(prog)
         return prog
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import (RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, CheckSkipped, Context, LabChecks,
                ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
-from .. import runner
+from .. import confine, runner
 from ..describe import first_difference, plural, show_bytes, show_output
 from ..framing import (FRAME_MAX, FT_HEADER_MAX, ack, frame, frames, header, md5_hex, parse,
                        read_json_object)
@@ -166,8 +166,10 @@ def _write_file(folder: Path, name: str, data: bytes) -> Path:
 
 def _workdir(ctx: Context, what: str) -> Path:
     """A fresh folder of this check's own, in the run's scratch folder (the only place its
-    programs may write)."""
-    return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=ctx.scratch or ctx.lab_dir))
+    programs may write), belonging to the user they run as."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{what}-", dir=ctx.scratch or ctx.lab_dir))
+    confine.give(ctx.confinement, folder)
+    return folder
 
 
 # --- frame_echo_server -----------------------------------------------------------------
