@@ -348,9 +348,16 @@ class TcpConn(_Closing):
         def write() -> None:
             try:
                 _send_chunked(writer_sock, data, timeout, chunking)
-                writer_sock.shutdown(socket.SHUT_WR)
             except OSError as err:
                 self.error = self.error or err
+                return
+            try:
+                writer_sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                # The reader had all it expected and ended the connection first (below),
+                # and the program may have closed its side since: nothing was lost, and
+                # an error here must not make the end of the stream look missing.
+                pass
 
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
