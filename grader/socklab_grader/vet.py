@@ -20,7 +20,9 @@ wire checks do not need this: they judge the programs from the outside.
 
 from __future__ import annotations
 
+import platform
 import re
+import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -74,13 +76,26 @@ def library_names(libraries: tuple[Path, ...]) -> frozenset[str]:
 
 
 def linked_libraries(program: Path) -> tuple[Path, ...]:
-    """The shared libraries a program loads (ldd), the dynamic loader's own excepted."""
-    found = []
-    for line in _run(["ldd", str(program)]).splitlines():
-        match = re.search(r"=>\s+(/\S+)", line)
-        if match and "ld-linux" not in match.group(1):
-            found.append(Path(match.group(1)))
-    return tuple(found)
+    """The shared libraries a program names (its NEEDED entries, read with readelf: ldd
+    would run the program's own loader, and the program holds student code), found where
+    the dynamic linker's cache says they are."""
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                        _run(["readelf", "--dynamic", "--wide", str(program)]))
+    cache = _library_cache()
+    return tuple(cache[name] for name in needed if name in cache)
+
+
+@cache
+def _library_cache() -> dict[str, Path]:
+    """Library file name -> path, for this machine's architecture (ldconfig -p)."""
+    found: dict[str, Path] = {}
+    arch = "x86-64" if platform.machine() == "x86_64" else ""
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"    # /sbin: not on every PATH
+    for line in _run([ldconfig, "-p"]).splitlines():
+        match = re.match(r"\s*(\S+) \(([^)]*)\) => (/\S+)", line)
+        if match and arch in match.group(2) and match.group(1) not in found:
+            found[match.group(1)] = Path(match.group(3))
+    return found
 
 
 def refusals(obj: Path, libraries: tuple[Path, ...]) -> list[str]:

@@ -309,6 +309,34 @@ def test_nothing_a_submission_starts_outlives_the_grading_run(lan_available: boo
     assert left.stdout == ""
 
 
+def test_student_objects_that_could_act_on_their_own_are_refused(tmp_path: Path) -> None:
+    """vet.py: a constructor, a C library name of its own, Criterion's internals, a raw
+    system call: each refused with its reason; plain code passes."""
+    from socklab_grader import vet
+    sources = {
+        "clean": "#include <string.h>\nint api(const char *s) { return (int)strlen(s); }\n",
+        "ctor": "__attribute__((constructor)) static void early(void) {}\n",
+        "memcmp": "#include <stddef.h>\nint memcmp(const void *a, const void *b, size_t n)"
+                  " { (void)a; (void)b; (void)n; return 0; }\n",
+        "internals": "void criterion_send_event(void);\nvoid f(void) { criterion_send_event(); }\n",
+        "syscall": "long f(void) { long r; __asm__ volatile (\"syscall\" : \"=a\"(r) : \"a\"(39)"
+                   " : \"rcx\", \"r11\", \"memory\"); return r; }\n",
+    }
+    libraries = (Path(subprocess.run(["gcc", "-print-file-name=libc.so.6"], capture_output=True,
+                                     text=True, check=True).stdout.strip()),)
+    refused = {}
+    for name, code in sources.items():
+        (tmp_path / f"{name}.c").write_text(code)
+        subprocess.run(["gcc", "-std=c17", "-c", f"{name}.c", "-o", f"{name}.o"], cwd=tmp_path,
+                       check=True)
+        refused[name] = " ".join(vet.refusals(tmp_path / f"{name}.o", libraries))
+    assert refused["clean"] == ""
+    assert "constructor" in refused["ctor"]
+    assert "defines memcmp" in refused["memcmp"]
+    assert "criterion_send_event" in refused["internals"]
+    assert "system calls of its own" in refused["syscall"]
+
+
 def test_as_root_student_code_is_an_unprivileged_user_outside_its_sandbox_too() -> None:
     """Root's uid is exempt from the kernel's process limit and owns the machine's files:
     confined code runs as nobody, which its user namespace only names uid 1000."""
