@@ -182,25 +182,35 @@ def end_strays(proc: Path, timeout: float = 10.0) -> None:
     process of the namespace and reap them. What a check started and did not end itself -
     a daemon that left its process group, such as Wine's wineserver and services - ends
     with the check. Each is signalled through a pidfd (a pid reused meanwhile is never
-    hit), and its exit is awaited on that pidfd, with a deadline."""
+    hit), and its exit is awaited on that pidfd. The namespace is looked at again until
+    nothing but the worker is left (a process may have forked while the first were being
+    killed), all within the deadline."""
+    deadline = time.monotonic() + timeout
     me = os.getpid()
-    pidfds: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        others = [int(entry.name) for entry in proc.iterdir()
+                  if entry.name.isdigit() and int(entry.name) != me]
+        if not others:
+            return
+        _kill_and_wait(others, deadline)
+        _reap_children()
+
+
+def _kill_and_wait(pids: list[int], deadline: float) -> None:
+    pidfds: list[int] = []
     try:
-        for entry in proc.iterdir():
-            if not entry.name.isdigit() or int(entry.name) == me:
-                continue
+        for pid in pids:
             try:
-                pidfd = os.pidfd_open(int(entry.name))
+                pidfd = os.pidfd_open(pid)
             except OSError:          # exited since the listing
                 continue
-            pidfds[int(entry.name)] = pidfd
+            pidfds.append(pidfd)
             try:
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
             except OSError:
                 pass
-        deadline = time.monotonic() + timeout
         waiting = select.poll()     # not select(): a fork bomb leaves more than 1024 pidfds
-        for pidfd in pidfds.values():
+        for pidfd in pidfds:
             waiting.register(pidfd, select.POLLIN)
         left = len(pidfds)
         while left and time.monotonic() < deadline:
@@ -208,9 +218,12 @@ def end_strays(proc: Path, timeout: float = 10.0) -> None:
                 waiting.unregister(pidfd)
                 left -= 1
     finally:
-        for pidfd in pidfds.values():
+        for pidfd in pidfds:
             os.close(pidfd)
-    # The dead are this init's children now (their parents died too): reap every one.
+
+
+def _reap_children() -> None:
+    """The dead are this init's children now (their parents died too): reap every one."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)

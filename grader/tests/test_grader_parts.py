@@ -381,7 +381,7 @@ def test_a_check_ends_what_left_its_group_before_the_next_check() -> None:
         pytest.skip(f"no namespaces here ({isolation.reason})")
     code = ("import os, subprocess, time; from socklab_grader import sandbox; "
             "sandbox.mount_private_tmp([]); proc = sandbox.namespace_proc(); "
-            "subprocess.run(['sh', '-c', 'setsid sleep 300 & setsid sh -c \"sleep 301 &\" &']); "
+            "subprocess.run(['sh', '-c', 'setsid sleep 300 & setsid sleep 301 &']); "
             "before = sorted(int(p.name) for p in proc.iterdir() if p.name.isdigit()); "
             "sandbox.end_strays(proc); "
             "after = sorted(int(p.name) for p in proc.iterdir() if p.name.isdigit()); "
