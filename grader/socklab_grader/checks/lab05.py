@@ -60,6 +60,8 @@ REPLY_CAP = 65536             # wecho_client's reply buffer (src/wecho_client_ma
 LINE = b"Hello from the grader: one line, sent in pieces\n"
 TURNS = 3                     # clients served in turn with -n
 ERROR_LINE = r"^wecho_client: connect: error (-?\d+): (.*)$"
+SHORT_RECV_HINT = ("only recv() returning 0 is the end of the session: a recv that returns "
+                   "fewer bytes than asked means only that no more had arrived yet; keep reading")
 NEXT_CLIENT_HINT = ("after a session the listening socket must still work: sock_close closes "
                     "only the client's socket, and WSACleanup (sock_cleanup) comes once, at the "
                     "very end, because it closes every socket of the program")
@@ -190,21 +192,23 @@ def _one_session(ctx: Context, system: System, prog: runner.Program, port: int, 
                               f".\n{_state(prog)}",
                               _diagnosis(prog, system, "wecho_session: send back exactly the "
                                                        "bytes each recv returned"))
-        if conn.eof:
+        if conn.eof or conn.error is not None:
+            # Closed after a short recv, the server resets the connection when the next
+            # piece arrives: a reset ends the session as early as an EOF does.
+            ended = "closed" if conn.eof else f"reset ({conn.error})"
             raise CheckFailed(
                 f"{who} sent {show_bytes(message)} in {len(_pieces(message, 3))} pieces (each "
                 f"once the server had read the one before) and then shut down its sending "
-                f"side; it got back {show_bytes(got)} and then the server closed the "
+                f"side; it got back {show_bytes(got)} and then the server {ended} the "
                 f"connection.\n{_state(prog)}",
-                _diagnosis(prog, system, "only recv() returning 0 is the end of the session: a "
-                                         "recv that returns fewer bytes than asked means only "
-                                         "that no more had arrived yet; keep reading"))
+                _diagnosis(prog, system, SHORT_RECV_HINT))
         raise CheckFailed(
             f"{who} sent {show_bytes(message)}, shut down its sending side and got back "
             f"{show_bytes(got)}, but the server did not close the connection within "
             f"{RECEIVE_S:g} s (no EOF).\n{_state(prog)}",
-            _diagnosis(prog, system, "echo until recv returns 0, then wecho_server closes the "
-                                     "socket with sock_close"))
+            _diagnosis(prog, system, SHORT_RECV_HINT if len(got) < len(message) else
+                       "echo until recv returns 0, then wecho_server closes the socket with "
+                       "sock_close"))
 
 
 def _expect_exit_0(prog: runner.Program, system: System, what: str) -> None:
