@@ -26,6 +26,7 @@ MAX_DATAGRAM = 65535
 CONNECT_S = 3.0        # a TCP connection to a listening program is accepted
 QUIET_S = 0.2          # after the expected datagrams, how long to listen for extra ones
 QUIET_MAX_S = 1.0      # ... at the most, however many keep coming
+FLUSH_S = 2.0          # a marker datagram through a CPU's backlog arrives within this
 MAX_KEPT = 10_000      # datagrams a peer keeps
 RECV_BUFFER = 1 << 21  # room for several 64 KiB datagrams while the peer is not reading
 PEER_POLL_S = 0.002    # how often wait_read_by_peer looks at the program's receive queue
@@ -180,23 +181,41 @@ class UdpPeer(_Closing):
                 got = True
         return got
 
-    def wait_for(self, count: int, timeout: float, sender: "Program | None" = None) -> list[Datagram]:
+    def _read_all_ready(self) -> None:
+        while len(self.received) < MAX_KEPT and self._read_ready(0):
+            pass
+
+    def wait_for(self, count: int, timeout: float, sender: "Program | None" = None, *,
+                 settle: bool = True) -> list[Datagram]:
         """Read until `count` datagrams arrived in all, the deadline passed, or the sender
-        program exited; then keep listening QUIET_S for extra ones. All received so far."""
+        program exited; then, unless told not to (more is to come, or extra datagrams are not
+        graded), make sure nothing more is on its way (settle). All received so far."""
+        if sender is not None and sender.has_exited() and flush_local_delivery():
+            self._read_all_ready()  # all it ever sent is here now
+            return self.received
         deadline = time.monotonic() + timeout
         exited = [sender.exit_fd()] if sender is not None else []
         while len(self.received) < count and time.monotonic() < deadline:
             if not self._read_ready(deadline - time.monotonic(), exited) and exited:
                 if sender is not None and sender.has_exited():
                     break
-        # A program that never stops sending must not hold the check: the quiet window
-        # restarts with each datagram, but only up to QUIET_MAX_S in all.
+        if settle:
+            self.settle(sender)
+        return self.received
+
+    def settle(self, sender: "Program | None" = None) -> None:
+        """Take in whatever is still on its way. A sender that has exited sends no more, and
+        what it sent is in the kernel already: flush_local_delivery() brings it in, with no
+        wait. Of a program still running, nothing says it is done, so silence is listened
+        for: QUIET_S, restarted by each datagram, QUIET_MAX_S at the most."""
+        if sender is not None and sender.has_exited() and flush_local_delivery():
+            self._read_all_ready()
+            return
         hard_end = time.monotonic() + QUIET_MAX_S
         quiet_until = time.monotonic() + QUIET_S
         while time.monotonic() < quiet_until and len(self.received) < MAX_KEPT:
             if self._read_ready(quiet_until - time.monotonic()):
                 quiet_until = min(time.monotonic() + QUIET_S, hard_end)
-        return self.received
 
     def at_port(self) -> list[Datagram]:
         """What arrived at the port that was asked for."""
@@ -207,6 +226,38 @@ class UdpPeer(_Closing):
 
     def _sockets(self) -> list[socket.socket]:
         return self.sockets
+
+
+def flush_local_delivery() -> bool:
+    """Wait until every datagram already sent on this machine has reached its socket.
+
+    A local datagram does not reach its socket inside sendto(): it waits in the sending CPU's
+    backlog queue for that CPU's softirq, which a loaded machine may put off. Each queue is
+    first in, first out, so a marker sent from each CPU in turn (this thread pinned there)
+    arrives only after everything queued on that CPU before it. False where that cannot be
+    done (the caller then falls back to listening for silence)."""
+    try:
+        original = os.sched_getaffinity(0)
+    except OSError:
+        return False
+    with _udp_socket() as marks, _udp_socket() as sender:
+        marks.bind(("127.0.0.1", 0))
+        sent = 0
+        try:
+            for cpu in range(os.cpu_count() or 1):
+                try:
+                    os.sched_setaffinity(0, {cpu})
+                except OSError:
+                    continue    # not a CPU this machine lets us (or anyone here) use
+                sender.sendto(b"mark", marks.getsockname())
+                sent += 1
+        finally:
+            os.sched_setaffinity(0, original)
+        deadline = time.monotonic() + FLUSH_S
+        while sent and select.select([marks], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            marks.recv(16)
+            sent -= 1
+        return sent == 0
 
 
 # --- TCP ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ OUTPUT_CAP = 1 << 20          # bytes kept of each stream; the rest is counted, 
 STOP_GRACE_S = 1.0            # SIGTERM, then this long, then SIGKILL
 KILL_WAIT_S = 10.0            # SIGKILL, then at most this long for the kernel to reap it
 TERMINATE_EVERY_S = 0.25      # terminate(): SIGTERM again this often until it exits
+ASLEEP_POLL_S = 0.002         # wait_asleep(): how often the program's state is read
 
 # Limits for student programs: generous for the labs, small enough that a runaway loop or a
 # fork bomb in a submission cannot take the grading machine down.
@@ -253,6 +254,24 @@ class Program:
         except subprocess.TimeoutExpired:
             self.stop()
         return self.exit()
+
+    def wait_asleep(self, timeout: float) -> bool:
+        """Wait until every thread of the program sleeps (blocked in a call such as recvfrom
+        or poll: state S in /proc), so that a signal sent now interrupts that call rather than
+        the work before it. False if the deadline passed or the program exited first."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            try:
+                states = [Path(f"/proc/{self.pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()[0]
+                          for tid in os.listdir(f"/proc/{self.pid}/task")]
+            except (OSError, IndexError):
+                states = []
+            if states and all(state == "S" for state in states):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(ASLEEP_POLL_S)
+        return False
 
     def terminate(self, timeout: float) -> Exit:
         """SIGTERM to the program (not its group), again every TERMINATE_EVERY_S until it

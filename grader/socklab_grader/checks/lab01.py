@@ -38,7 +38,7 @@ def _send(ctx: Context, peer: UdpPeer, *args: object, stdin: bytes | None = None
     """Run udp_send against the peer and collect what arrived (at either byte order)."""
     prog = ctx.run("udp_send", "127.0.0.1", peer.port, *args, stdin=stdin)
     ended = prog.exit()
-    received = peer.wait_for(expect, RECEIVE_S if ended.code == 0 else 0.2)
+    received = peer.wait_for(expect, RECEIVE_S if ended.code == 0 else 0.2, sender=prog)
     if ended.code != 0 or ended.killed_by_us:
         raise CheckFailed(
             f"udp_send {ended.describe()} (expected exit 0).\nIts stderr:\n{show_output(prog.err())}"
@@ -212,7 +212,7 @@ def ask_reply_and_sender(ctx: Context) -> None:
     with UdpPeer(listen_swapped=True) as peer, bind_udp()[0] as answerer:
         answer_port = answerer.getsockname()[1]
         prog = ctx.start("udp_ask", "-t", 3000, "127.0.0.1", peer.port, "ping")
-        requests = peer.wait_for(1, RECEIVE_S, sender=prog)
+        requests = peer.wait_for(1, RECEIVE_S, sender=prog, settle=False)
         if not requests:
             prog.wait(RUN_S)
             raise CheckFailed(f"udp_ask -t 3000 127.0.0.1 {peer.port} ping: no request reached the "
@@ -241,7 +241,7 @@ def ask_large_reply(ctx: Context) -> None:
     reply = bytes(33 + (i * 7 + i // 94) % 94 for i in range(UDP_MAX_PAYLOAD))
     with UdpPeer(listen_swapped=True) as peer:   # the port's byte order is graded elsewhere
         prog = ctx.start("udp_ask", "-t", 3000, "127.0.0.1", peer.port, "big?")
-        requests = peer.wait_for(1, RECEIVE_S, sender=prog)
+        requests = peer.wait_for(1, RECEIVE_S, sender=prog, settle=False)
         if not requests:
             prog.wait(RUN_S)
             raise CheckFailed(f"udp_ask -t 3000 127.0.0.1 {peer.port} big?: no request reached "
@@ -304,10 +304,10 @@ def _ask_hint(out: str, asked_port: int, answer_port: int) -> str:
 
 @CHECKS.check("ask_times_out", "udp_ask gives up after -t MS when no reply comes (exit 1)", 8)
 def ask_times_out(ctx: Context) -> None:
-    timeout_ms = 400
+    timeout_ms = 200
     with UdpPeer(listen_swapped=True) as peer:
         prog = ctx.start("udp_ask", "-t", timeout_ms, "127.0.0.1", peer.port, "anyone there?")
-        requests = peer.wait_for(1, RECEIVE_S, sender=prog)
+        requests = peer.wait_for(1, RECEIVE_S, sender=prog, settle=False)
         ended = prog.wait(RUN_S)
         waited_ms = ended.seconds * 1000
         err = prog.err()
@@ -342,7 +342,7 @@ def _broadcast(ctx: Context, address: str | None) -> None:
         args = (["-a", address] if address else []) + [peer.port, message.decode()]
         prog = ctx.run("udp_broadcast", *args)
         ended = prog.exit()
-        received = peer.wait_for(1, RECEIVE_S if ended.code == 0 else 0.2)
+        received = peer.wait_for(1, RECEIVE_S if ended.code == 0 else 0.2, sender=prog)
         shown = address or "255.255.255.255"
         # Either byte order of the port: that is send_port_byte_order's concept, not this one's.
         got = [d.data for d in received]

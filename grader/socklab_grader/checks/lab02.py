@@ -458,10 +458,22 @@ def recv_port_taken(ctx: Context) -> None:
 # --- udp_echo ----------------------------------------------------------------------------
 
 def _exchange(client: UdpPeer, srv: Server, data: bytes, timeout: float = RECEIVE_S) -> list[Datagram]:
-    """Send data from client to the server; the datagrams the client received for it."""
+    """Send data from client to the server; the datagrams the client received for it so far
+    (a reply sent twice may still be on its way: _last_replies takes it in)."""
     before = len(client.received)
     client.main.sendto(data, (LOOPBACK, srv.port))
-    return client.wait_for(before + 1, timeout, sender=srv.prog)[before:]
+    return client.wait_for(before + 1, timeout, sender=srv.prog, settle=False)[before:]
+
+
+def _last_replies(srv: Server, *clients: UdpPeer) -> str:
+    """Stop the server once its exchanges are done and take in every reply it sent (an
+    exited server sends no more, so nothing is waited out); how it had ended before we
+    stopped it, for the message ("" if it was still serving)."""
+    note = _ended_note(srv.prog, "udp_echo")
+    srv.prog.stop()
+    for client in clients:
+        client.settle(srv.prog)
+    return note
 
 
 @CHECKS.check("echo_two_clients", "udp_echo answers each of two clients at its own address", 5)
@@ -472,7 +484,7 @@ def echo_two_clients(ctx: Context) -> None:
         for client, data in plan:
             if not _exchange(client, srv, data):
                 break   # no reply: waiting out the rest would show nothing more
-        a.wait_for(0, 0)   # a reply sent to the wrong client may still be waiting there
+        ended_note = _last_replies(srv, a, b)   # a reply sent to the wrong client included
         want_a, want_b = [plan[0][1], plan[2][1]], [plan[1][1]]
         if [d.data for d in a.received] == want_a and [d.data for d in b.received] == want_b:
             return
@@ -481,7 +493,7 @@ def echo_two_clients(ctx: Context) -> None:
             f"  A at {LOOPBACK}:{a.port} sent {show_bytes(want_a[0])}, later {show_bytes(want_a[1])}\n"
             f"  B at {LOOPBACK}:{b.port} sent {show_bytes(want_b[0])}\n"
             f"A received:\n{show_datagrams(a.received)}\nB received:\n{show_datagrams(b.received)}"
-            f"{_ended_note(srv.prog, 'udp_echo')}\nexpected each client to get back exactly "
+            f"{ended_note}\nexpected each client to get back exactly "
             f"what it sent, each at its own address",
             skeleton_hint(srv.prog, "send each reply to the address recvfrom (recvmsg) filled "
                                     "for THAT datagram: every client has its own address and "
@@ -493,7 +505,9 @@ def echo_binary(ctx: Context) -> None:
     srv = _start(ctx, "udp_echo", 0)
     payload = b"bin\x00ary" + bytes(range(256)) + b"\xff\x00"
     with UdpPeer() as client:
-        got = _exchange(client, srv, payload)
+        _exchange(client, srv, payload)
+        ended_note = _last_replies(srv, client)
+        got = client.received
     if [d.data for d in got] == [payload]:
         return
     reply = got[0].data if got else None
@@ -507,7 +521,7 @@ def echo_binary(ctx: Context) -> None:
         hint = "reply with exactly the n bytes received: n from recvfrom, never strlen or sizeof"
     raise CheckFailed(
         f"the peer sent {show_bytes(payload)} to udp_echo and received:\n{show_datagrams(got)}"
-        f"{_ended_note(srv.prog, 'udp_echo')}\nexpected the same {len(payload)} bytes back",
+        f"{ended_note}\nexpected the same {len(payload)} bytes back",
         skeleton_hint(srv.prog, hint))
 
 
@@ -518,12 +532,13 @@ def echo_empty(ctx: Context) -> None:
     with UdpPeer() as client:
         _exchange(client, srv, b"")
         _exchange(client, srv, after, RECEIVE_S if not srv.prog.has_exited() else 0)
+        ended_note = _last_replies(srv, client)
         got = [d.data for d in client.received]
         if got == [b"", after]:
             return
         raise CheckFailed(
             f"the peer sent an empty datagram (0 bytes) to udp_echo, then {show_bytes(after)}; "
-            f"it received:\n{show_datagrams(client.received)}{_ended_note(srv.prog, 'udp_echo')}"
+            f"it received:\n{show_datagrams(client.received)}{ended_note}"
             f"\nexpected an empty datagram back, then {show_bytes(after)}",
             skeleton_hint(srv.prog, "an empty datagram is a real datagram: recvfrom returns 0, "
                                     "which does not mean closed; echo it with sendto(fd, buf, 0, "
@@ -536,12 +551,14 @@ def echo_upper(ctx: Context) -> None:
     payload = "hello, World! az {`} é中 ÿ".encode() + bytes([0x80, 0xE0, 0xFA, 0xFF, 0x00, 0x7A])
     expected = bytes(b - 32 if ord("a") <= b <= ord("z") else b for b in payload)
     with UdpPeer() as client:
-        got = _exchange(client, srv, payload)
+        _exchange(client, srv, payload)
+        ended_note = _last_replies(srv, client)
+        got = client.received
     if [d.data for d in got] == [expected]:
         return
     raise CheckFailed(
         f"udp_echo -u: the peer sent {show_bytes(payload, 80)}\nand received:\n"
-        f"{show_datagrams(got)}{_ended_note(srv.prog, 'udp_echo')}\nexpected "
+        f"{show_datagrams(got)}{ended_note}\nexpected "
         f"{show_bytes(expected, 80)}",
         skeleton_hint(srv.prog, "upper-case only ASCII a-z ('a'..'z' minus 32); leave every "
                                 "other byte alone: é and 中 are bytes >= 0x80 in UTF-8, and "
@@ -553,6 +570,8 @@ def echo_stops_on_signal(ctx: Context) -> None:
     srv = _start(ctx, "udp_echo", 0)
     with UdpPeer() as client:   # so that it is blocked in its serve loop (the reply is not graded)
         _exchange(client, srv, b"are you serving?", NOT_THERE_S)
+        # The signal must find it blocked in its next recvfrom, not on its way there.
+        srv.prog.wait_asleep(STOP_S)
     if srv.prog.has_exited():
         raise CheckFailed("udp_echo exited before it was signalled."
                           + _ended_note(srv.prog, "udp_echo"),
@@ -581,7 +600,7 @@ def whoami_port(ctx: Context) -> None:
         with UdpPeer() as peer:
             prog = ctx.run("udp_whoami", LOOPBACK, peer.port)
             ended = prog.exit()
-            received = peer.wait_for(1, NOT_THERE_S)
+            received = peer.wait_for(1, NOT_THERE_S, sender=prog)
         out = prog.out()
         if not received:
             raise CheckFailed(
@@ -650,7 +669,8 @@ def chat_sends_json(ctx: Context) -> None:
         srv = _chat(ctx, peer, name)
         for count, line in enumerate(lines, 1):   # one at a time: each is its own concern
             srv.prog.write(line.encode() + b"\n")
-            if len(peer.wait_for(count, RECEIVE_S, sender=srv.prog)) < count:
+            # Only the first datagram for each line is graded: no need to listen for more.
+            if len(peer.wait_for(count, RECEIVE_S, sender=srv.prog, settle=False)) < count:
                 break
         srv.prog.close_stdin()
         problems = []
@@ -787,10 +807,10 @@ def chat_stop_eof(ctx: Context) -> None:
     with UdpPeer() as peer:
         srv = _chat(ctx, peer, "me")
         srv.prog.write(b"before stop\n")
-        peer.wait_for(1, RECEIVE_S, sender=srv.prog)
+        peer.wait_for(1, RECEIVE_S, sender=srv.prog, settle=False)
         srv.prog.write(b"stop\n")
         ended = srv.prog.wait(RUN_S)
-        received = peer.wait_for(2, 0)
+        received = peer.wait_for(2, 0, sender=srv.prog)   # 'stop' sent would be there now
         if ended.code != 0 or ended.killed_by_us or len(received) != 1:
             raise CheckFailed(
                 f"{srv.command}: stdin 'before stop', then 'stop' (stdin stays open). udp_chat "
@@ -802,7 +822,7 @@ def chat_stop_eof(ctx: Context) -> None:
     with UdpPeer() as peer:
         srv = _chat(ctx, peer, "me")
         srv.prog.write(b"last words\n")
-        peer.wait_for(1, RECEIVE_S, sender=srv.prog)
+        peer.wait_for(1, RECEIVE_S, sender=srv.prog, settle=False)
         srv.prog.close_stdin()
         ended = srv.prog.wait(RUN_S)
         if ended.code == 0 and not ended.killed_by_us:

@@ -364,6 +364,7 @@ def stops_on_sigterm(ctx: Context) -> None:
     with _connect(prog, port) as idle:
         idle.send(b"hi\n")
         idle.read_count(3, RECEIVE_S)
+        prog.wait_asleep(STOP_S)   # blocked in accept/recv/poll, where the signal must reach it
         ended = prog.terminate(STOP_S)
     if ended.code == 0 and not ended.killed_by_us:
         return
