@@ -28,7 +28,7 @@ from .model import CheckResult, PlannedCheck
 
 TEST_TIMEOUT_S = 10       # one test; Criterion reports it as timed out
 RUN_TIMEOUT_S = 180       # the whole test program
-JOBS = 2
+JOBS = 4                  # tests at once: most of a test is waiting, not computing
 REPORT_FDS_ENV = "SOCKLAB_REPORT_FDS"   # read by labs/common/tests/report_guard.c
 REPORT_CLOSE_S = 10       # the reports end once the program and its workers have ended
 

@@ -3,15 +3,25 @@
 Only the student files come from the submission; the lab's headers, provided programs,
 tests, Makefile and shared pieces are copied from this repository, so a submission can never
 change them.
+
+Everything but the student's own objects is the same for every submission, so it is built
+once per machine (trusted_objects): the lab's tree with its skeletons, compiled, less the
+skeletons' objects and every linked file. A submission's copy of the lab starts from a copy
+of those objects, whose times make them newer than their sources, so make compiles only the
+student's files and links.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
+from functools import cache as memoized
 from pathlib import Path
 
-from . import confine, labs, runner
+from . import cache, confine, labs, runner
 
 BUILD_TIMEOUT_S = 180
 SHORT_IO_SOURCE = Path(__file__).resolve().parents[1] / "shim" / "short_io.c"
@@ -25,6 +35,13 @@ def also_build_log(target: str) -> str:
 
 LOG_CAP = 20_000
 _IGNORE = shutil.ignore_patterns("build", "*.o", "__pycache__")
+OBJECTS_LAYOUT = "1"            # the kept objects' layout: their folder's name changes with it
+OBJECTS_LOCK_S = 600.0          # waiting for another grader that is building them
+# The compilers whose output is kept, and the record of the system's packages (headers and
+# libraries): a change in any of them means new objects.
+COMPILERS = ("cc", "x86_64-w64-mingw32-gcc")
+PACKAGES = Path("/var/lib/dpkg/status")
+READY_MARK = ".socklab-ready"
 
 
 @dataclass
@@ -70,12 +87,88 @@ def _make(lab_dir: Path, target: str) -> tuple[bool, str]:
     return ended.code == 0 and not ended.killed_by_us, log
 
 
+def _trusted_key(lab: labs.Lab) -> str:
+    """What the lab's trusted objects are made from: its tree, the shared one, the grader's
+    shim, the compilers and the system's packages."""
+    digest = hashlib.sha256(OBJECTS_LAYOUT.encode())
+    for top in (labs.REPO / "mk", labs.LABS_DIR / "common", lab.trusted_dir):
+        for path in sorted(top.rglob("*")):
+            relative = path.relative_to(labs.REPO)
+            if path.is_file() and not {"build", "__pycache__"} & set(relative.parts) \
+                    and path.suffix != ".o":
+                digest.update(f"{relative}\0{path.stat().st_size}\0".encode())
+                digest.update(path.read_bytes())
+    digest.update(SHORT_IO_SOURCE.read_bytes())
+    for compiler in COMPILERS:
+        if shutil.which(compiler):
+            ended, out, err = runner.run([compiler, "--version"], timeout=30)
+            digest.update(f"{compiler}\0{ended.code}\0{out}{err}".encode())
+    if PACKAGES.exists():
+        stat = PACKAGES.stat()
+        digest.update(f"{stat.st_mtime_ns}\0{stat.st_size}".encode())
+    return digest.hexdigest()[:24]
+
+
+@memoized
+def trusted_objects(lab: labs.Lab) -> Path | None:
+    """The lab's build folder with every trusted object in it (no student object, nothing
+    linked), made now if this machine has none for this content yet; None when it cannot be
+    made (then a submission's build compiles everything, as it would without it)."""
+    root = cache.root()
+    kept = root / f"objects-{lab.name}-{_trusted_key(lab)}"
+    if (kept / READY_MARK).exists():
+        return kept / "build"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with cache.Lock(root / f"objects-{lab.name}.lock", OBJECTS_LOCK_S,
+                        f"building lab {lab.name}'s trusted objects"):
+            if not (kept / READY_MARK).exists():
+                _make_trusted_objects(lab, kept)
+    except (OSError, TimeoutError, RuntimeError):
+        return None
+    return kept / "build"
+
+
+def _make_trusted_objects(lab: labs.Lab, kept: Path) -> None:
+    """Build the lab with its skeletons (trusted code: no sandbox) beside `kept`, keep the
+    objects that do not come from a student file, and rename the folder into place."""
+    building = Path(tempfile.mkdtemp(prefix=f"{kept.name}.new-", dir=kept.parent))
+    try:
+        lab_dir, _ = prepare(lab, {}, building)
+        for target in ("all", "tests"):
+            ended, out, err = runner.run(["make", "-C", str(lab_dir), "-j2", "--silent", target],
+                                         timeout=BUILD_TIMEOUT_S)
+            if ended.code != 0:
+                raise RuntimeError(f"the trusted tree of {lab.name} did not build: {out}{err}")
+        for target in lab.also_build:     # another system's compiler may be absent: no matter
+            runner.run(["make", "-C", str(lab_dir), "-j2", "--silent", target],
+                       timeout=BUILD_TIMEOUT_S)
+        build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
+        student_objects = {f"{Path(rel).stem}.o" for rel in lab.student_files}
+        for path in (lab_dir / "build").rglob("*"):
+            if path.is_file() and (path.name in student_objects or
+                                   (path.suffix != ".o" and path.name != SHORT_IO_LIBRARY)):
+                path.unlink()
+        shutil.move(lab_dir / "build", building / "build")
+        shutil.rmtree(building / "labs")
+        shutil.rmtree(building / "mk")
+        (building / READY_MARK).write_text("made by socklab_grader.build\n")
+        os.chmod(building, 0o755)
+        shutil.rmtree(kept, ignore_errors=True)   # a half-made one: it has no READY_MARK
+        building.rename(kept)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+
+
 def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
     """The programs first: if they do not build, nothing can be graded. Then the Criterion
     tests: if only they fail to build (a name of the student's clashing with a test
     helper's, say), the wire checks still run and the API checks say why they could not.
     Then the lab's ALSO_BUILD targets, whose failure its own checks report."""
     lab_dir, notes = prepare(lab, files, workdir)
+    kept = trusted_objects(lab)
+    if kept is not None:
+        shutil.copytree(kept, lab_dir / "build")    # copy2: the objects keep their times
     ok, log = _make(lab_dir, "all")
     log = "\n".join(notes + [log]).strip()
     if not ok:
@@ -89,7 +182,8 @@ def build(lab: labs.Lab, files: dict[str, bytes], workdir: Path) -> Built:
         target_ok, target_log = _make(lab_dir, target)
         if not target_ok:
             (lab_dir / "build" / also_build_log(target)).write_text(target_log)
-    build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
+    if not (lab_dir / "build" / SHORT_IO_LIBRARY).exists():
+        build_short_io(lab_dir / "build" / SHORT_IO_LIBRARY)
     return Built(True, lab_dir, log)
 
 

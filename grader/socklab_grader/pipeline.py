@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,23 +50,36 @@ def collect(planned: list[PlannedCheck], lines: bytes, unfinished: str) -> list[
 
 
 def _run_worker(lab: labs.Lab, built: build.Built, isolation: sandbox.Isolation) -> list[CheckResult]:
-    """Run the worker on a built lab, in a fresh namespace where there is one."""
+    """Run the lab's checks on a built lab: two workers side by side, one for the wire
+    checks and one for the API checks, each in fresh namespaces of its own where there are
+    some, both in the run's cgroup."""
     where = ["--netns"] if isolation.available else ["--no-lan", isolation.reason]
-    argv = [*isolation.prefix, sys.executable, "-m", "socklab_grader.worker", "--lab", lab.name,
-            "--lab-dir", str(built.lab_dir), *where]
     env = {**os.environ, "PYTHONPATH": str(GRADER_DIR)}
+    planned = checks.plan(lab)
+    parts = {"wire": [c for c in planned if c.criterion_test is None],
+             "api": [c for c in planned if c.criterion_test is not None]}
     run_limits = limits.RunLimits()
     try:
-        worker = runner.Program(run_limits.enter(argv), env=env, cwd=GRADER_DIR, limited=False)
-        ended = worker.wait(LAB_TIMEOUT_S)
+        workers = {part: runner.Program(run_limits.enter(
+                       [*isolation.prefix, sys.executable, "-m", "socklab_grader.worker",
+                        "--lab", lab.name, "--lab-dir", str(built.lab_dir), "--part", part,
+                        *where]), env=env, cwd=GRADER_DIR, limited=False)
+                   for part, of_part in parts.items() if of_part}
+        deadline = time.monotonic() + LAB_TIMEOUT_S
+        endings = {part: worker.wait(deadline - time.monotonic())
+                   for part, worker in workers.items()}
     finally:
         run_limits.close()
-    unfinished = (f"not graded: the grader's worker {ended.describe()} before this check "
-                  f"ended (a lab's checks may take {LAB_TIMEOUT_S} s in all).")
-    errors = worker.err().strip()
-    if errors:
-        unfinished += f"\nIts stderr:\n{errors[-2000:]}"
-    return collect(checks.plan(lab), worker.out_bytes(), unfinished)
+    results: dict[str, CheckResult] = {}
+    for part, worker in workers.items():
+        unfinished = (f"not graded: the grader's worker {endings[part].describe()} before this "
+                      f"check ended (a lab's checks may take {LAB_TIMEOUT_S} s in all).")
+        errors = worker.err().strip()
+        if errors:
+            unfinished += f"\nIts stderr:\n{errors[-2000:]}"
+        for result in collect(parts[part], worker.out_bytes(), unfinished):
+            results[result.id] = result
+    return [results[check.id] for check in planned]
 
 
 def grade_lab(lab: labs.Lab, files: dict[str, bytes] | None,

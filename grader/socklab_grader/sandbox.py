@@ -177,19 +177,20 @@ def namespace_proc() -> Path | None:
     return Path(PRIVATE_PROC)
 
 
-def end_strays(proc: Path, timeout: float = 10.0) -> None:
+def end_strays(proc: Path, timeout: float = 10.0, spare: frozenset[int] = frozenset()) -> None:
     """Inside the run's own PID namespace, whose init is this worker: SIGKILL every other
     process of the namespace and reap them. What a check started and did not end itself -
     a daemon that left its process group, such as Wine's wineserver and services - ends
     with the check. Each is signalled through a pidfd (a pid reused meanwhile is never
     hit), and its exit is awaited on that pidfd. The namespace is looked at again until
     nothing but the worker is left (a process may have forked while the first were being
-    killed), all within the deadline."""
+    killed), all within the deadline. The processes in `spare` (Wine's session, which the
+    run keeps from check to check) are left alone."""
     deadline = time.monotonic() + timeout
-    me = os.getpid()
+    keep = {os.getpid(), *spare}
     while time.monotonic() < deadline:
         others = [int(entry.name) for entry in proc.iterdir()
-                  if entry.name.isdigit() and int(entry.name) != me]
+                  if entry.name.isdigit() and int(entry.name) not in keep]
         if not others:
             return
         _kill_and_wait(others, deadline)

@@ -20,16 +20,14 @@ elsewhere the wineserver is told to end its programs and itself, and the grader 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from . import confine, runner, sandbox
+from . import cache, confine, runner, sandbox
 
 # No Wine debug chatter on stderr (a program's stderr is graded), no installer dialogs for
 # Mono and Gecko, which these console programs never need, and one user name for the prefix
@@ -37,8 +35,6 @@ from . import confine, runner, sandbox
 # C:\\users\\NAME, at every start for a name the prefix does not have).
 BASE_ENV = {"WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=", "USER": "socklab"}
 LAYOUT = "2"                         # the prefix's layout: its folder changes with it
-SYSTEM_CACHE = Path("/var/cache/socklab")
-CACHE_ENV = "SOCKLAB_CACHE"          # where the prefix is kept (default ~/.cache/socklab)
 CREATE_S = 180.0                     # making a prefix: seconds on a fast machine
 TURN_S = 600.0                       # waiting for another grader's Windows check
 SERVER_EXIT_S = 10.0                 # the wineserver exits after `wineserver -k`
@@ -54,17 +50,6 @@ def missing() -> str:
     """Why Wine cannot run here, or "" when it can."""
     absent = [tool for tool in ("wine", "wineserver", "wineboot") if not shutil.which(tool)]
     return f"Wine is not installed ({', '.join(absent)} not found)" if absent else ""
-
-
-def cache_root(user: tuple[int, int] | None = None) -> Path:
-    """Where the machine's prefix lives: $SOCKLAB_CACHE, else the user's cache folder, else
-    (as root, Wine running as an unprivileged user) a system one that user owns."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    if user is not None:
-        return SYSTEM_CACHE
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "socklab"
 
 
 def version() -> str:
@@ -83,47 +68,12 @@ def _env(prefix: Path | None) -> dict[str, str]:
     return env
 
 
-class _Lock:
-    """An exclusive flock on a file, waited for with a deadline (concurrent graders)."""
-
-    def __init__(self, path: Path, timeout: float, what: str) -> None:
-        self.path, self.timeout, self.what = path, timeout, what
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._fd = fd
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise WineUnavailable(f"{self.what}: {self.path} stayed locked for "
-                                          f"{self.timeout:g} s")
-                time.sleep(0.05)   # polling a lock another process holds, not synchronising
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)     # closing the descriptor releases the flock
-            self._fd = None
-
-    def __enter__(self) -> "_Lock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
 def cached_prefix(user: tuple[int, int] | None = None) -> Path:
     """The machine's Wine prefix for this Wine version, made now if there is none yet; with
     user, made by and belonging to that user (Wine runs only in a prefix of its own user's)."""
     if missing():
         raise WineUnavailable(missing())
-    root = cache_root(user) / f"{version()}-{LAYOUT}"
+    root = cache.root(user) / f"{version()}-{LAYOUT}"
     prefix = root / "prefix"
     if (prefix / READY_MARK).exists():
         return prefix
@@ -133,7 +83,7 @@ def cached_prefix(user: tuple[int, int] | None = None) -> Path:
             os.chown(root, *user)
     except OSError as err:
         raise WineUnavailable(f"no cache folder for the Wine prefix: {err}") from err
-    with _Lock(root / "create.lock", CREATE_S, "making the Wine prefix"):
+    with cache.Lock(root / "create.lock", CREATE_S, "making the Wine prefix", WineUnavailable):
         if not (prefix / READY_MARK).exists():
             _create(root, prefix, user)
     return prefix
@@ -175,9 +125,14 @@ class Wine:
         self.proc = proc               # every Wine process of a check (see sandbox_binds)
         self.visible = visible         # what its programs read: the wineserver opens their
                                        # files, so its sandbox must show them too
-        self._turn = _Lock(prefix.parent / "turn.lock", TURN_S, "waiting for another grader's "
-                           "Windows check") if shared else None
+        self._turn = cache.Lock(prefix.parent / "turn.lock", TURN_S, "waiting for another "
+                                "grader's Windows check", WineUnavailable) if shared else None
         self._in_check = False
+        # Starting Wine's session takes a second; in a run of its own (a private prefix, a PID
+        # namespace that tells Wine's processes from the rest) it is started once and kept
+        # from check to check, while everything else a check started still ends with it.
+        self.keeps_session = proc is not None and not shared
+        self._session: frozenset[int] = frozenset()
 
     @classmethod
     def for_run(cls, private_tmp: bool, confinement: confine.Confinement,
@@ -221,14 +176,33 @@ class Wine:
             if self._turn is not None:
                 self._turn.acquire()
             self._in_check = True
-            self._start_session()
+            if not self._session:
+                self._start_session()
         return ["wine", str(exe), *map(str, args)]
+
+    def session_pids(self) -> frozenset[int]:
+        """The processes of Wine's session that the end of a check spares (none unless the
+        session is kept)."""
+        return self._session
+
+    def _is_server(self, pid: int) -> bool:
+        assert self.proc is not None
+        try:
+            program = (self.proc / str(pid) / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            return False
+        return Path(os.fsdecode(program)).name.startswith("wineserver")
+
+    def _running(self) -> set[int]:
+        assert self.proc is not None
+        return {int(entry.name) for entry in self.proc.iterdir() if entry.name.isdigit()}
 
     def _start_session(self) -> None:
         """Start the wineserver and Wine's own processes (services.exe and the like) before
         the check's first program. Started by that program instead, they would inherit its
         stdout and stderr and hold them open after it exits, so its output would never end;
         started here they get /dev/null."""
+        before = self._running() if self.keeps_session else set()
         argv, env = self.command(["wineboot"])
         try:
             subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -236,27 +210,39 @@ class Wine:
                            check=False)
         except subprocess.TimeoutExpired as err:
             raise WineUnavailable(f"Wine's session did not start within {CREATE_S:g} s") from err
+        if self.keeps_session:
+            self._session = frozenset(self._running() - before - {os.getpid()})
 
     def end_check(self, ended: bool) -> None:
         """The check is over: every Wine process of the run (the wineserver too) must end.
-        ended: the caller has already killed them (sandbox.end_strays, which is instant);
-        else `wineserver --kill` stops its programs and itself (about 0.75 s; with a signal
-        number it would kill the server only and leave its programs running, orphaned)."""
+        ended: the caller has already killed them (sandbox.end_strays, which is instant),
+        but for the session it keeps (session_pids), which goes on to the next check if all
+        of it is still there; else `wineserver --kill` stops its programs and itself (about
+        0.75 s; with a signal number it would kill the server only and leave its programs
+        running, orphaned)."""
         if not self._in_check:
             return
         try:
-            if not ended:
+            if ended and self._session:
+                running = self._running()
+                self._session &= running        # some of its helpers end by themselves
+                if any(self._is_server(pid) for pid in self._session):
+                    return                      # kept for the next check
+                assert self.proc is not None
+                sandbox.end_strays(self.proc)   # its server is gone: end it, start anew
+            elif not ended:
                 for step in ("--kill", "--wait"):
                     argv, env = self.command(["wineserver", step])
                     runner.run(argv, timeout=SERVER_EXIT_S, env=env)
-        finally:
-            self._in_check = False
-            if self.server_dir is not None:     # the next check starts from an empty /tmp
+            self._session = frozenset()
+            if self.server_dir is not None:     # the next session starts from an empty /tmp
                 for entry in self.server_dir.iterdir():
                     if entry.is_dir() and not entry.is_symlink():
                         shutil.rmtree(entry, ignore_errors=True)
                     else:
                         entry.unlink(missing_ok=True)
+        finally:
+            self._in_check = False
             if self._turn is not None:
                 self._turn.release()
 

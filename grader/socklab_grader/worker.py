@@ -28,11 +28,14 @@ from . import api, checks, confine, labs, sandbox
 from .model import CheckResult
 
 MESSAGE_CAP = 8000
+PARTS = ("wire", "api")   # the two kinds of check, which two workers may run side by side
 
 
 def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | None,
-                    private_tmp: bool, emit: Callable[[CheckResult], None]) -> None:
-    """Run every check of the lab, handing each result to emit as soon as it is known."""
+                    private_tmp: bool, emit: Callable[[CheckResult], None],
+                    parts: tuple[str, ...] = PARTS) -> None:
+    """Run the checks of the lab (of these parts: the wire checks, the API checks), handing
+    each result to emit as soon as it is known."""
     lab_checks = checks.load(lab.name)
     confinement = confine.probe()
     # Where student programs may write: in the run's private /tmp, else beside the lab.
@@ -44,8 +47,11 @@ def grade_built_lab(lab: labs.Lab, lab_dir: Path, lan_reason: str, proc: Path | 
                          private_tmp=private_tmp,
                          own_pids=private_tmp and proc is not None and os.getpid() == 1,
                          confinement=confinement, scratch=scratch)
-    for check in lab_checks.checks:
-        emit(checks.run_check(lab.name, check, ctx))
+    if "wire" in parts:
+        for check in lab_checks.checks:
+            emit(checks.run_check(lab.name, check, ctx))
+    if "api" not in parts:
+        return
     planned_api = [c for c in checks.plan(lab) if c.criterion_test is not None]
     student_objects = [lab_dir / "build" / "obj" / f"{Path(rel).stem}.o"
                        for rel in lab.student_files]
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="socklab_grader.worker")
     parser.add_argument("--lab", required=True)
     parser.add_argument("--lab-dir", required=True, type=Path)
+    parser.add_argument("--part", choices=PARTS, action="append",
+                        help="grade only this part (may be repeated; default: all)")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--netns", action="store_true", help="set up loopback and the test LAN")
     where.add_argument("--no-lan", metavar="WHY", help="no namespace: grade on the host")
@@ -94,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         results.flush()
 
     with results:
-        grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, proc, private_tmp, emit)
+        grade_built_lab(lab, args.lab_dir.resolve(), lan_reason, proc, private_tmp, emit,
+                        tuple(args.part or PARTS))
     return 0
 
 

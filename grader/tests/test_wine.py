@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GRADER_DIR, REPO, windows_available
-from socklab_grader import checks, labs, wine
+from socklab_grader import cache, checks, labs, wine
 from socklab_grader.checks import lab05
 
 LAB = "05_winsock"
@@ -88,7 +88,7 @@ def test_the_windows_checks_are_skipped_not_passed_without_wine_or_mingw(
 def test_graders_starting_at_once_make_one_prefix(tmp_path: Path) -> None:
     """Two graders on a machine without a prefix: one makes it (under the lock), the other
     waits and uses it; nothing half made is left behind."""
-    env = {**os.environ, wine.CACHE_ENV: str(tmp_path), "PYTHONPATH": str(GRADER_DIR)}
+    env = {**os.environ, cache.CACHE_ENV: str(tmp_path), "PYTHONPATH": str(GRADER_DIR)}
     code = "from socklab_grader import wine; print(wine.cached_prefix())"
     runs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -16,6 +16,7 @@ import re
 import struct
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import (RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, CheckSkipped, Context, LabChecks,
@@ -621,7 +622,7 @@ def recv_binary_and_empty(ctx: Context) -> None:
                 _expect_received(ctx, prog, folder, conn, 0, name, data, chunking.describe())
 
 
-def _large_transfer(ctx: Context) -> runner.Program:
+def _transfer_large_file(ctx: Context) -> runner.Program:
     """A 64 MiB file to a new ft_recv, checked stored; the ft_recv, still running."""
     prog, port, folder = _receiver(ctx, short_io=BULK_IO)
     data = random.Random(64).randbytes(LARGE_FILE)
@@ -638,16 +639,40 @@ def _large_transfer(ctx: Context) -> runner.Program:
     return prog
 
 
+@dataclass
+class _LargeTransfer:
+    failure: CheckFailed | None     # why the file was not stored whole
+    peak_kib: int | None            # ft_recv's peak resident set once it was
+
+
+def _large_transfer(ctx: Context) -> _LargeTransfer:
+    """The 64 MiB transfer that two checks grade (stored whole; memory while storing): run
+    once per lab, by whichever of them comes first."""
+    if "large_transfer" not in ctx.shared:
+        try:
+            prog = _transfer_large_file(ctx)
+            ctx.shared["large_transfer"] = _LargeTransfer(None, ctx.peak_memory_kib(prog))
+        except CheckFailed as failure:
+            ctx.shared["large_transfer"] = _LargeTransfer(failure, None)
+    done = ctx.shared["large_transfer"]
+    assert isinstance(done, _LargeTransfer)
+    return done
+
+
 @CHECKS.check("recv_large_file", "ft_recv stores a 64 MiB file byte for byte", 2)
 def recv_large_file(ctx: Context) -> None:
-    _large_transfer(ctx)
+    failure = _large_transfer(ctx).failure
+    if failure is not None:
+        raise failure
 
 
 @CHECKS.check("recv_streams_to_disk", "ft_recv's memory stays under 32 MiB while it stores a "
                                       "64 MiB file (measured)", 2)
 def recv_streams_to_disk(ctx: Context) -> None:
-    prog = _large_transfer(ctx)
-    peak = ctx.peak_memory_kib(prog)
+    transfer = _large_transfer(ctx)
+    if transfer.failure is not None:
+        raise transfer.failure
+    peak = transfer.peak_kib
     if peak is None:
         raise CheckSkipped("a program's memory cannot be measured on this machine (no procfs "
                            "of the grading namespace)")

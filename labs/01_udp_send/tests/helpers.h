@@ -37,7 +37,8 @@ void expect_failed_with(const char *call, long got, int err, int want_err);
 void expect_datagram(struct udp_peer *peer, const char *after, const void *want, size_t len,
                      struct datagram *got);
 
-/* Fail the test if peer receives anything within QUIET_MS. */
+/* Fail the test if anything more reached peer: called once the code under test has
+ * returned, so what it sent has been sent (flush_local_delivery; QUIET_MS where that fails). */
 void expect_nothing_more(struct udp_peer *peer, const char *after);
 
 /* A stream reading these len bytes (fmemopen), or fail the test. */

@@ -1,5 +1,5 @@
 /* testutil.c - what every lab's Criterion tests share (see testutil.h). */
-#define _GNU_SOURCE /* pthread_timedjoin_np */
+#define _GNU_SOURCE /* pthread_timedjoin_np, sched_setaffinity */
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -248,6 +249,41 @@ void udp_peer_close(struct udp_peer *peer)
     if (peer->fd >= 0)
         close(peer->fd);
     peer->fd = -1;
+}
+
+/* Send one marker datagram to `to` from each CPU this thread may run on; how many. */
+static int mark_every_cpu(int fd, const struct sockaddr_in *to)
+{
+    cpu_set_t original, one;
+    if (sched_getaffinity(0, sizeof original, &original) < 0)
+        return -1;
+    int sent = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &original))
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(0, sizeof one, &one) == 0 &&
+            sendto(fd, "mark", 4, 0, (const struct sockaddr *)to, sizeof *to) == 4)
+            sent++;
+    }
+    sched_setaffinity(0, sizeof original, &original);
+    return sent;
+}
+
+int flush_local_delivery(void)
+{
+    struct udp_peer marks;
+    if (udp_peer_open(&marks, "127.0.0.1") < 0)
+        return -1;
+    int sent = mark_every_cpu(marks.fd, &marks.addr);
+    char mark[8];
+    int arrived = 0;
+    while (sent > 0 && arrived < sent &&
+           udp_peer_recv(&marks, mark, sizeof mark, NULL, ARRIVAL_MS) >= 0)
+        arrived++;
+    udp_peer_close(&marks);
+    return sent > 0 && arrived == sent ? 0 : -1;
 }
 
 /* ---- messages ---- */

@@ -98,6 +98,15 @@ ssize_t udp_peer_recv(struct udp_peer *peer, void *buf, size_t cap,
 
 void udp_peer_close(struct udp_peer *peer);
 
+/* Wait until every datagram already sent on this machine has reached its socket. A local
+ * datagram is not delivered inside sendto(): it waits in the sending CPU's backlog queue for
+ * that CPU's softirq, which a loaded machine may put off. Each queue is first in, first out,
+ * so a marker sent from each CPU in turn (this thread pinned there) arrives only after all
+ * that was queued there before it. After the code under test has returned, "nothing more
+ * came" can then be read at once instead of waited out. 0, or -1 if that could not be done
+ * (then wait QUIET_MS instead). */
+int flush_local_delivery(void);
+
 /* ---- messages ---- */
 
 /* Fail the test unless call returned want. call describes the call, e.g.
