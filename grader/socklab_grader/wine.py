@@ -20,8 +20,10 @@ elsewhere the wineserver is told to end its programs and itself, and the grader 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -40,6 +42,10 @@ TURN_S = 600.0                       # waiting for another grader's Windows chec
 SERVER_EXIT_S = 10.0                 # the wineserver exits after `wineserver -k`
 READY_MARK = ".socklab-ready"        # written last: a prefix without it is half made
 PRIVATE_VIEW = Path(sandbox.PRIVATE_TMP) / ".socklab-wine"
+WINDOWS_CC = "x86_64-w64-mingw32-gcc"
+KEEPER_SOURCE = Path(__file__).resolve().parents[1] / "shim" / "wine_keeper.c"
+KEEPER_READY_S = 30.0                # the keeper prints "ready" within this
+KEEPER_IN_VIEW = "/tmp/socklab-keeper.exe"   # where a confined keeper sees its program
 
 
 class WineUnavailable(Exception):
@@ -108,6 +114,30 @@ def _create(root: Path, prefix: Path, user: tuple[int, int] | None) -> None:
     building.rename(prefix)
 
 
+def keeper_exe() -> Path | None:
+    """shim/wine_keeper.c as a Windows program, compiled once per machine and source; None
+    where mingw-w64 is not installed (then no session is kept between checks)."""
+    source = KEEPER_SOURCE.read_bytes()
+    target = cache.root() / f"wine-keeper-{hashlib.sha256(source).hexdigest()[:16]}.exe"
+    if target.exists():
+        return target
+    if not shutil.which(WINDOWS_CC):
+        return None
+    building = target.with_name(f"{target.name}.new-{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ended, _, _ = runner.run([WINDOWS_CC, "-std=c17", "-O2", "-Wall", "-Wextra", "-Werror",
+                                  "-o", str(building), str(KEEPER_SOURCE)], timeout=CREATE_S)
+        if ended.code != 0:
+            return None
+        building.rename(target)    # whole or not at all, whoever else builds it meanwhile
+    except OSError:
+        return None
+    finally:
+        building.unlink(missing_ok=True)
+    return target
+
+
 class Wine:
     """The Windows side of one grading run: the prefix its programs use and, per check,
     what must end with the check."""
@@ -133,6 +163,7 @@ class Wine:
         # from check to check, while everything else a check started still ends with it.
         self.keeps_session = proc is not None and not shared
         self._session: frozenset[int] = frozenset()
+        self._keeper: subprocess.Popen[bytes] | None = None
 
     @classmethod
     def for_run(cls, private_tmp: bool, confinement: confine.Confinement,
@@ -194,8 +225,18 @@ class Wine:
         return Path(os.fsdecode(program)).name.startswith("wineserver")
 
     def _running(self) -> set[int]:
+        """The run's live processes (a zombie is a process that has ended, waiting to be
+        reaped: not part of any session)."""
         assert self.proc is not None
-        return {int(entry.name) for entry in self.proc.iterdir() if entry.name.isdigit()}
+        running = set()
+        for entry in self.proc.iterdir():
+            try:
+                if entry.name.isdigit() and \
+                        (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                    running.add(int(entry.name))
+            except (OSError, IndexError):
+                pass                  # ended since the listing
+        return running
 
     def _start_session(self) -> None:
         """Start the wineserver and Wine's own processes (services.exe and the like) before
@@ -211,7 +252,38 @@ class Wine:
         except subprocess.TimeoutExpired as err:
             raise WineUnavailable(f"Wine's session did not start within {CREATE_S:g} s") from err
         if self.keeps_session:
-            self._session = frozenset(self._running() - before - {os.getpid()})
+            self._keep_session(before)
+
+    def _keep_session(self, before: set[int]) -> None:
+        """Start the keeper (wine_keeper.c) and, once it is ready, take every process that
+        appeared since `before` as the session; without a keeper none is kept."""
+        exe = keeper_exe()
+        if exe is None:
+            return
+        program = str(exe)
+        if self.server_dir is not None:      # confined: only what the sandbox shows
+            shutil.copyfile(exe, self.server_dir / Path(KEEPER_IN_VIEW).name)
+            program = KEEPER_IN_VIEW
+        argv, env = self.command(["wine", program])
+        keeper = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        assert keeper.stdout is not None
+        ready = select.select([keeper.stdout], [], [], KEEPER_READY_S)[0]
+        if not ready or not keeper.stdout.readline().startswith(b"ready"):
+            keeper.kill()
+            keeper.wait()
+            return
+        self._keeper = keeper
+        self._session = frozenset(self._running() - before - {os.getpid()})
+
+    def _end_keeper(self) -> None:
+        if self._keeper is not None:
+            for pipe in (self._keeper.stdin, self._keeper.stdout):
+                if pipe is not None:
+                    pipe.close()
+            self._keeper.kill()
+            self._keeper.wait()
+            self._keeper = None
 
     def end_check(self, ended: bool) -> None:
         """The check is over: every Wine process of the run (the wineserver too) must end.
@@ -235,6 +307,7 @@ class Wine:
                     argv, env = self.command(["wineserver", step])
                     runner.run(argv, timeout=SERVER_EXIT_S, env=env)
             self._session = frozenset()
+            self._end_keeper()
             if self.server_dir is not None:     # the next session starts from an empty /tmp
                 for entry in self.server_dir.iterdir():
                     if entry.is_dir() and not entry.is_symlink():

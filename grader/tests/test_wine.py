@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GRADER_DIR, REPO, windows_available
-from socklab_grader import cache, checks, labs, wine
+from socklab_grader import cache, checks, labs, sandbox, wine
 from socklab_grader.checks import lab05
 
 LAB = "05_winsock"
@@ -63,6 +63,52 @@ def test_no_wine_process_outlives_a_windows_check(built_solution: Path) -> None:
     result = checks.run_check(LAB, _check("win_clients_in_turn"), _context(built_solution))
     assert result.passed, result.message
     assert _wine_processes(wine.cached_prefix()) == []
+
+
+KEPT_SESSION_SCRIPT = """
+import os, subprocess, sys
+from pathlib import Path
+from socklab_grader import checks, confine, sandbox
+bin_dir, lab_dir = Path(sys.argv[1]), Path(sys.argv[2])
+sandbox.set_up_network()
+assert not sandbox.try_private_tmp(keep=[Path(checks.__file__).parents[1], lab_dir,
+                                         Path(sys.prefix)])
+proc = sandbox.namespace_proc()
+ctx = checks.Context(lab=lab_dir.name, bin_dir=bin_dir, lab_dir=lab_dir, lan=True,
+                     proc=proc, private_tmp=True, own_pids=os.getpid() == 1,
+                     confinement=confine.probe())
+check = next(c for c in checks.load(lab_dir.name).checks if c.slug == "win_clients_in_turn")
+def running():
+    live = {int(p.name) for p in proc.iterdir()
+            if p.name.isdigit() and (p / "stat").read_text().rpartition(")")[2].split()[0] != "Z"}
+    return live - {os.getpid()}
+first = checks.run_check(ctx.lab, check, ctx)
+session = ctx.windows().session_pids()
+after_first = running()
+stray = subprocess.Popen(["setsid", "sleep", "300"])   # as a program's leftover would be
+ctx.stop_all()
+stray.wait(10)
+second = checks.run_check(ctx.lab, check, ctx)
+print(first.passed, second.passed, len(session) > 3, after_first == session,
+      running() == session, ctx.windows().session_pids() == session)
+"""
+
+
+@needs_windows
+def test_a_run_keeps_wines_session_from_check_to_check_and_nothing_else(
+        built_solution: Path) -> None:
+    """In a run with a PID namespace of its own, Wine's session (its server, services and
+    the keeper) is started once and lives on from one Windows check to the next; whatever
+    else a check left behind ends with it."""
+    isolation = sandbox.probe()
+    if not isolation.available:
+        pytest.skip(f"no namespaces here ({isolation.reason})")
+    done = subprocess.run([*isolation.prefix, sys.executable, "-c", KEPT_SESSION_SCRIPT,
+                           str(built_solution), str(REPO / "labs" / LAB)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"] * 6, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("absent", ["wine", "mingw"])
