@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        result = pipeline.grade(args.submission, chosen, len(args.lab) == 1, isolation)
+        # One submission: its labs side by side, as many as there are cores (a batch runs
+        # submissions side by side instead, -j).
+        result = pipeline.grade(args.submission, chosen, len(args.lab) == 1, isolation,
+                                lab_jobs=os.cpu_count() or 1)
     except intake.IntakeError as err:
         print(f"grade: {err}", file=sys.stderr)
         return 2
