@@ -48,6 +48,9 @@ endif
 
 # A test that hangs is killed after this many seconds (each test may set a shorter .timeout).
 TEST_TIMEOUT ?= 10
+# Tests at once: most of a test's time is spent waiting (for a peer, a timeout), not
+# computing, so more than the cores. TEST_FLAGS comes after it and may say -jN.
+TEST_JOBS    ?= 4
 TEST_FLAGS   ?=
 
 LIB_SRC   := $(STUDENT_SRC) $(PROVIDED) $(wildcard $(COMMON)/src/*.c)
@@ -78,13 +81,13 @@ tests: $(OUT)/tests
 ifeq ($(SAN),1)
 # A leak report in a Criterion worker does not fail its test, so the log is searched for one.
 test: $(OUT)/tests
-	@$(OUT)/tests --timeout $(TEST_TIMEOUT) $(TEST_FLAGS) >$(OUT)/test.log 2>&1; status=$$?; \
+	@$(OUT)/tests --timeout $(TEST_TIMEOUT) --jobs $(TEST_JOBS) $(TEST_FLAGS) >$(OUT)/test.log 2>&1; status=$$?; \
 	cat $(OUT)/test.log; \
 	if grep -q 'ERROR: LeakSanitizer' $(OUT)/test.log; then echo 'test: memory leaked (see above)'; exit 1; fi; \
 	exit $$status
 else
 test: $(OUT)/tests
-	$(OUT)/tests --timeout $(TEST_TIMEOUT) $(TEST_FLAGS)
+	$(OUT)/tests --timeout $(TEST_TIMEOUT) --jobs $(TEST_JOBS) $(TEST_FLAGS)
 	$(if $(and $(TEST_AFTER),$(if $(findstring --filter,$(TEST_FLAGS)),,all)),@$(MAKE) --no-print-directory $(TEST_AFTER))
 endif
 

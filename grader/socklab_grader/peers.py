@@ -32,6 +32,27 @@ RECV_BUFFER = 1 << 21  # room for several 64 KiB datagrams while the peer is not
 PEER_POLL_S = 0.002    # how often wait_read_by_peer looks at the program's receive queue
 
 
+SEEDED_BLOCK = 1 << 20
+
+
+def seeded_bytes(seed: int, size: int) -> bytes:
+    """size bytes that only the seed decides, fast at any size (random.randbytes takes a
+    second for 64 MiB): a seeded random block of 1 MiB, each MiB of the result rotated by its
+    own seeded offset, so no MiB repeats the one before and a lost, doubled or shifted piece
+    shows as a difference."""
+    draw = random.Random(seed)
+    block = memoryview(draw.randbytes(min(size, SEEDED_BLOCK)))
+    pieces = []
+    for start in range(0, size, len(block) or 1):
+        turn = draw.randrange(len(block) or 1)
+        rotated = [block[turn:], block[:turn]]
+        if size - start < len(block):           # the last piece, cut to size
+            left = size - start
+            rotated = [block[turn:turn + left], block[:max(0, left - (len(block) - turn))]]
+        pieces += rotated
+    return b"".join(pieces)                     # the one copy
+
+
 def swapped(port: int) -> int:
     """The port a missing htons sends to on a little-endian machine (8000 -> 16415)."""
     return ((port & 0xFF) << 8) | (port >> 8)

@@ -20,12 +20,17 @@ wire checks do not need this: they judge the programs from the outside.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import platform
 import re
 import shutil
 import subprocess
+import threading
 from functools import cache
 from pathlib import Path
+
+from . import cache as kept_files
 
 _FORBIDDEN_SECTIONS = re.compile(r"^\.(init_array|fini_array|preinit_array|ctors|dtors)\b")
 _FORBIDDEN_CALLS = re.compile(r"^(criterion_\w*|cr_\w*|bxf_\w*|bxfi_\w*|nn_\w*|nng_\w*|"
@@ -68,11 +73,34 @@ def library_names(libraries: tuple[Path, ...]) -> frozenset[str]:
     """Every name the given shared libraries define."""
     names: set[str] = set()
     for library in libraries:
-        for line in _run(["nm", "--dynamic", "--defined-only", str(library)]).splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                names.add(parts[2].split("@")[0])
+        names |= _names_defined_by(library)
     return frozenset(names)
+
+
+def _names_defined_by(library: Path) -> set[str]:
+    """The names one shared library defines, read with nm once per machine and version of
+    the library: kept in the grader's cache folder, under a name its path, size and time
+    make, so an updated library is read anew."""
+    stat = library.resolve().stat()
+    key = hashlib.sha256(f"{library.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    kept = kept_files.root() / "library-names" / key.hexdigest()[:24]
+    try:
+        return set(kept.read_text().split())
+    except OSError:
+        pass
+    names = set()
+    for line in _run(["nm", "--dynamic", "--defined-only", str(library)]).splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            names.add(parts[2].split("@")[0])
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name(f"{kept.name}.new-{os.getpid()}-{threading.get_ident()}")
+        partial.write_text("\n".join(sorted(names)))
+        partial.rename(kept)       # whole or not at all
+    except OSError:
+        pass                       # no cache folder: read it again next time
+    return names
 
 
 def linked_libraries(program: Path) -> tuple[Path, ...]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import random
 import re
 import time
 
@@ -19,7 +18,7 @@ from . import (LISTENING, READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, C
                LabChecks, ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
 from .. import runner
 from ..describe import first_difference, plural, show_bytes, show_output
-from ..peers import TcpConn, TcpListener, refusing_tcp_port, swapped
+from ..peers import TcpConn, TcpListener, refusing_tcp_port, seeded_bytes, swapped
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
@@ -135,7 +134,7 @@ def upper(ctx: Context) -> None:
                             "at once (short sends forced)", 10)
 def echo_large(ctx: Context) -> None:
     prog, port = _server(ctx, short_io=BULK_IO)
-    data = random.Random(3).randbytes(LARGE)
+    data = seeded_bytes(3, LARGE)
     with _connect(prog, port) as conn:
         got = conn.echo(data, LARGE_S)
         if got == data:

@@ -25,7 +25,7 @@ from .. import confine, runner
 from ..describe import first_difference, plural, show_bytes, show_output
 from ..framing import (FRAME_MAX, FT_HEADER_MAX, ack, frame, frames, header, md5_hex, parse,
                        read_json_object)
-from ..peers import DRIBBLE, GLUED, Chunking, TcpConn, TcpListener
+from ..peers import DRIBBLE, GLUED, Chunking, TcpConn, TcpListener, seeded_bytes
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
@@ -202,7 +202,7 @@ def echo_empty_frame(ctx: Context) -> None:
 @CHECKS.check("echo_frame_max", "a frame of exactly FRAME_MAX (16 MiB) comes back byte for "
                                 "byte (short sends and recvs forced)", 3)
 def echo_frame_max(ctx: Context) -> None:
-    payload = random.Random(6).randbytes(FRAME_MAX)
+    payload = seeded_bytes(6, FRAME_MAX)
     prog, port = _echo_server(ctx, short_io=BULK_IO)
     chunking = Chunking.seeded(largest=65536)
     with connect_to(prog, port) as conn:
@@ -625,7 +625,7 @@ def recv_binary_and_empty(ctx: Context) -> None:
 def _transfer_large_file(ctx: Context) -> runner.Program:
     """A 64 MiB file to a new ft_recv, checked stored; the ft_recv, still running."""
     prog, port, folder = _receiver(ctx, short_io=BULK_IO)
-    data = random.Random(64).randbytes(LARGE_FILE)
+    data = seeded_bytes(64, LARGE_FILE)
     chunking = Chunking.seeded(largest=65536)
     with connect_to(prog, port) as conn:
         if not conn.send(_file_bytes("big.bin", data), LARGE_S, chunking, stall=RECEIVE_S):
@@ -841,7 +841,7 @@ def _huge_body_is_stored(prog: runner.Program, port: int, folder: Path, name: st
                          size: int) -> None:
     """A header declaring size bytes, then SENT_OF_HUGE of them: ft_recv must go on storing
     them (its .part grows past what any write buffer holds) and clean up when cut short."""
-    body = random.Random(size).randbytes(SENT_OF_HUGE)
+    body = seeded_bytes(size, SENT_OF_HUGE)
     part = folder / f"{name}.part"
     with connect_to(prog, port) as conn:
         conn.send(frame(header(name, size, md5_hex(b"not checked"))) + body, LARGE_S,

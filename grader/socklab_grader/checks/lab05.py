@@ -27,7 +27,7 @@ from . import (RECEIVE_S, RUN_S, CheckFailed, CheckSkipped, Context, LabChecks, 
 from .. import runner
 from ..build import also_build_log
 from ..describe import first_difference, show_bytes, show_output
-from ..peers import Chunking, TcpConn, TcpListener, refusing_tcp_port
+from ..peers import Chunking, TcpConn, TcpListener, refusing_tcp_port, seeded_bytes
 
 API_HINTS = {
     "sock_init": "Windows: WSAStartup(MAKEWORD(2, 2), &wsa) returns its error instead of "
@@ -230,7 +230,7 @@ def echo_line(system: System, ctx: Context) -> None:
 
 def echo_large(system: System, ctx: Context) -> None:
     prog, port = _server(ctx, system, 1)
-    data = random.Random(5).randbytes(LARGE)
+    data = seeded_bytes(5, LARGE)
     with _connect(ctx, system, prog, port) as conn:
         got = conn.echo(data, LARGE_S, Chunking.seeded(largest=65536))
         if got == data:
