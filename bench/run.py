@@ -6,7 +6,8 @@ batch with -j1 and -j2, and the reference servers' throughput against socat.
 Every figure is a median of N runs (default 5) measured in this run, on the reference
 solutions. Each ratio compares two things measured the same way in the same run: the batch
 with -j2 against the same batch with -j1, each server against a socat echo (`socat
-TCP-LISTEN:PORT,fork PIPE`) driven by the same client. `make grade` is timed after one
+TCP-LISTEN:PORT,fork PIPE`, its default block size: larger ones deadlock its pipe) driven by the
+same client. `make grade` is timed after one
 warm-up run, which fills the machine's cache of trusted objects (its time is shown too).
 Speed is measured here, never asserted in a test.
 """
@@ -34,6 +35,7 @@ TARGETS = {"make grade": 3.0, "make test": 1.0, "submission": 10.0}
 PARTS = ("test", "grade", "submission", "batch", "throughput")
 CHUNK = 256 << 10
 READY_S = 10.0
+ECHO_S = 60.0        # no send or recv of the echo may wait longer (a stuck server fails the run)
 
 
 def labs() -> list[str]:
@@ -177,7 +179,7 @@ def echo_rate(started: tuple[subprocess.Popen[bytes], int], unit: bytes, count: 
     server, port = started
     total = len(unit) * count
     try:
-        with socket.create_connection(("127.0.0.1", port)) as conn:
+        with socket.create_connection(("127.0.0.1", port), timeout=ECHO_S) as conn:
             def send() -> None:
                 for _ in range(count):
                     conn.sendall(unit)
