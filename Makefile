@@ -7,7 +7,7 @@ LABS   := $(patsubst %/Makefile,%,$(sort $(wildcard labs/[0-9]*/Makefile)))
 # Run the Criterion tests with fewer workers than cores: some tests measure timeouts.
 CHECK_JOBS ?= 2
 
-.PHONY: help deps all test check check-labs check-grader grade demo tables clean
+.PHONY: help deps all test check check-labs check-grader grade demo tables bench clean
 
 help:
 	@echo "make demo    install what is missing, grade the example submissions, print the report"
@@ -17,10 +17,14 @@ help:
 	@echo "make deps    install the Debian packages the project needs (apt-get)"
 	@echo "make all     build every lab's programs"
 	@echo "make tables  regenerate the points table of every lab's README from the grader"
+	@echo "make bench   measure speed (bench/run): lab tests, grading, a batch, throughput"
 	@echo "make clean   remove every build folder"
 
 deps:
 	@sh mk/deps.sh
+
+bench: deps
+	@bench/run
 
 all:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C $$lab all || exit 1; done

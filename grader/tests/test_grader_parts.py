@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -19,7 +20,7 @@ import pytest
 
 from conftest import REPO, grade_json
 
-from socklab_grader import api, build, peers, pipeline, report, runner
+from socklab_grader import api, build, peers, pipeline, report, runner, sandbox
 from socklab_grader.checks import ShortIO
 from socklab_grader.describe import show_bytes
 from socklab_grader.model import PlannedCheck, SubmissionResult
@@ -463,3 +464,49 @@ def test_a_labs_own_make_rules_are_not_the_graders_business(tmp_path: Path) -> N
                                        "WIN_BIN := $(PROGRAMS:%=win/%.exe)\n"
                                        "win: $(WIN_BIN)\n\t$(CC) $(STUDENT) -o $@\n")
     assert labs.read_makefile(tmp_path / "Makefile") == {"STUDENT": ["src/a.c", "src/b.c"]}
+
+
+def _tree_digest(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_trusted_objects_hold_no_student_code_and_no_submission_changes_them() -> None:
+    """The lab's objects kept per machine: none of a student file, nothing linked; a
+    submission's build starts from a copy of them, compiles only its own file, and leaves
+    the kept ones as they were, even when it fails."""
+    from socklab_grader import labs
+    lab = labs.find("03")
+    kept = build.trusted_objects(lab)
+    assert kept is not None
+    names = {p.name for p in kept.rglob("*") if p.is_file()}
+    assert "tcp.o" not in names and "test_test_send_all.o" in names
+    assert all(n.endswith(".o") or n == build.SHORT_IO_LIBRARY for n in names)
+    before = _tree_digest(kept)
+    solution = (REPO / "solutions" / "03_tcp" / "src" / "tcp.c").read_bytes()
+    # Where the grader builds, as it does: a folder of its own that it hands to the sandbox.
+    with tempfile.TemporaryDirectory(dir=sandbox.work_root()) as good:
+        built = build.build(lab, {"src/tcp.c": solution}, Path(good))
+        assert built.ok and (built.lab_dir / "build" / "tests").exists(), built.log
+    with tempfile.TemporaryDirectory(dir=sandbox.work_root()) as bad:
+        broken = build.build(lab, {"src/tcp.c": b"int broken(void) { return }\n"}, Path(bad))
+        assert not broken.ok and "tcp.c" in broken.log
+    assert _tree_digest(kept) == before
+
+
+def test_trusted_objects_are_new_when_what_makes_them_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from socklab_grader import labs
+    lab = labs.find("03")
+    key = build._trusted_key(lab)
+    shim = tmp_path / "short_io.c"
+    shim.write_bytes(build.SHORT_IO_SOURCE.read_bytes() + b"\n/* changed */\n")
+    monkeypatch.setattr(build, "SHORT_IO_SOURCE", shim)
+    assert build._trusted_key(lab) != key
+
+
+def test_seeded_bytes_are_the_seeds_and_no_mib_repeats() -> None:
+    data = peers.seeded_bytes(7, (3 << 20) + 5)
+    assert len(data) == (3 << 20) + 5 and data == peers.seeded_bytes(7, (3 << 20) + 5)
+    mib = [data[i:i + (1 << 20)] for i in range(0, 3 << 20, 1 << 20)]
+    assert len(set(mib)) == 3 and peers.seeded_bytes(8, 64) != data[:64]

@@ -466,10 +466,14 @@ def _exchange(client: UdpPeer, srv: Server, data: bytes, timeout: float = RECEIV
 
 
 def _last_replies(srv: Server, *clients: UdpPeer) -> str:
-    """Stop the server once its exchanges are done and take in every reply it sent (an
-    exited server sends no more, so nothing is waited out); how it had ended before we
-    stopped it, for the message ("" if it was still serving)."""
+    """Stop the server once its exchanges are done and take in every reply it sent (a server
+    back in its receive call has sent all it will for them, an exited one sends no more, so
+    nothing is waited out); how it had ended before we stopped it, for the message ("" if
+    it was still serving)."""
     note = _ended_note(srv.prog, "udp_echo")
+    # Stopped only once it sleeps again, waiting for the next datagram: stopped at once, it
+    # could be killed between the first reply and a second one.
+    srv.prog.wait_asleep(STOP_S)
     srv.prog.stop()
     for client in clients:
         client.settle(srv.prog)
@@ -511,7 +515,10 @@ def echo_binary(ctx: Context) -> None:
     if [d.data for d in got] == [payload]:
         return
     reply = got[0].data if got else None
-    if reply == payload[:payload.index(0)]:
+    if len(got) > 1 and reply == payload:
+        hint = ("one datagram in, one reply out: call sendto once for each datagram "
+                "recvfrom returns")
+    elif reply == payload[:payload.index(0)]:
         hint = ("the reply stops where the first NUL (0x00) byte was: reply with n bytes, "
                 "recvfrom's return value, never strlen(buf)")
     elif reply is not None and reply.startswith(payload):
