@@ -54,19 +54,34 @@ def as_json(result: SubmissionResult) -> str:
 
 
 def gradescope(result: SubmissionResult) -> str:
-    """Gradescope's results.json: score, and one test per check."""
+    """Gradescope's results.json: the score, a summary line per lab shown above the tests,
+    and one test per check (a lab that was not graded is one failed test worth the lab).
+    Everything is visible to the student at once; the grader's own stdout is not."""
     tests = []
     for lab in result.labs:
         if lab.status != "graded":
-            tests.append({"name": f"{lab.lab}: {lab.status.replace('_', ' ')}", "score": 0,
-                          "max_score": lab.max_score, "status": "failed",
-                          "output": lab.build_log or "no student files were found"})
+            tests.append(_gradescope_test(
+                f"{lab.lab}: {lab.status.replace('_', ' ')}", lab.lab, 0, lab.max_score, False,
+                lab.build_log or "no student files for this lab were found in the submission"))
         for check in lab.checks:
-            tests.append({"name": f"{lab.lab}: {check.name}", "number": check.id,
-                          "score": check.points, "max_score": check.max_points,
-                          "status": "passed" if check.passed else "failed",
-                          "output": check.message})
-    return json.dumps({"score": result.score, "tests": tests}, indent=2, ensure_ascii=False) + "\n"
+            tests.append(_gradescope_test(f"{lab.lab}: {check.name}", check.id, check.points,
+                                          check.max_points, check.passed,
+                                          check.message if not check.passed else "passed"))
+    seconds = sum(c.duration_s or 0 for lab in result.labs for c in lab.checks)
+    summary = "\n".join(f"{lab.lab}: {_points(lab.score)} / {_points(lab.max_score)}"
+                        + ("" if lab.status == "graded" else f" ({lab.status.replace('_', ' ')})")
+                        for lab in result.labs)
+    return json.dumps({"score": result.score, "execution_time": round(seconds),
+                       "output": summary, "output_format": "text",
+                       "stdout_visibility": "hidden", "visibility": "visible",
+                       "tests": tests}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gradescope_test(name: str, number: str, score: float, max_score: float, passed: bool,
+                     output: str) -> dict[str, object]:
+    return {"name": name, "number": number, "score": score, "max_score": max_score,
+            "status": "passed" if passed else "failed", "output": output,
+            "output_format": "text", "visibility": "visible"}
 
 
 def junit(result: SubmissionResult) -> str:
@@ -96,6 +111,8 @@ FORMATS = {"json": as_json, "gradescope": gradescope, "junit": junit}
 
 
 def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
+    """A header row, one row per submission: its total, then each lab's score; where a lab
+    was not graded its cell says why (missing, build_failed), so no one reads it as a 0."""
     labs = sorted({lab.lab for r in results for lab in r.labs})
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -103,8 +120,14 @@ def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
     for r in results:
         by_lab = {lab.lab: lab for lab in r.labs}
         writer.writerow([r.submission, _points(r.score), _points(r.max_score),
-                         *(_points(by_lab[l].score) if l in by_lab else "" for l in labs)])
+                         *(_lab_cell(by_lab.get(name)) for name in labs)])
     return buf.getvalue()
+
+
+def _lab_cell(lab: LabResult | None) -> str:
+    if lab is None:
+        return ""
+    return _points(lab.score) if lab.status == "graded" else lab.status
 
 
 def class_text(results: Sequence[SubmissionResult]) -> str:

@@ -266,14 +266,35 @@ def test_gradescope_junit_and_csv_carry_every_check(solution_01: dict) -> None:
     checks = [c for lab in result.labs for c in lab.checks]
     gs = json.loads(report.gradescope(result))
     assert gs["score"] == result.score
+    assert {"execution_time", "output", "output_format", "stdout_visibility",
+            "visibility"} <= set(gs)
+    assert gs["output_format"] == "text" and gs["visibility"] == "visible"
+    assert isinstance(gs["execution_time"], int) and "01_udp_send: 100 / 100" in gs["output"]
     assert len(gs["tests"]) == len(checks)
     assert {t["status"] for t in gs["tests"]} <= {"passed", "failed"}
-    assert all({"name", "score", "max_score", "output", "status"} <= set(t) for t in gs["tests"])
+    fields = {"name", "number", "score", "max_score", "status", "output", "output_format",
+              "visibility"}
+    assert all(fields <= set(t) for t in gs["tests"])
+    assert sum(t["max_score"] for t in gs["tests"]) == result.max_score
     cases = ET.fromstring(report.junit(result)).findall(".//testcase")
     assert len(cases) == len(checks)
     csv = report.gradebook_csv([result]).splitlines()
     assert csv[0].startswith("submission,score,max_score,01_udp_send")
     assert csv[1].startswith(f"solutions,{result.score:g},")
+
+
+def test_a_lab_not_graded_is_a_failed_test_and_a_status_in_the_gradebook() -> None:
+    from socklab_grader.model import LabResult
+    result = SubmissionResult("bob", [LabResult("01_udp_send", "build_failed", 0, 100,
+                                                "udp_send.c:3: error: expected ';'"),
+                                      LabResult("02_udp_bind", "missing", 0, 100, "")], "none")
+    gs = json.loads(report.gradescope(result))
+    assert [(t["number"], t["status"], t["max_score"]) for t in gs["tests"]] == [
+        ("01_udp_send", "failed", 100), ("02_udp_bind", "failed", 100)]
+    assert "expected ';'" in gs["tests"][0]["output"] and "build failed" in gs["output"]
+    rows = report.gradebook_csv([result]).splitlines()
+    assert rows == ["submission,score,max_score,01_udp_send,02_udp_bind",
+                    "bob,0,200,build_failed,missing"]
 
 
 def test_the_text_report_marks_each_check(skeleton_01: dict) -> None:
