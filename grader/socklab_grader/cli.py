@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", *report.FORMATS], default="text")
     p.add_argument("-o", "--output", type=Path, help="write to this file (batch: this folder)")
     p.add_argument("--batch", type=Path, metavar="ROOT", help="grade every entry of ROOT")
-    p.add_argument("-j", "--jobs", type=int, default=2, help="batch: submissions at once")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="batch: submissions at once (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="batch: grade again what was graded")
     return p
 

@@ -14,13 +14,13 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import build, checks, confine, intake, labs, limits, report, runner, sandbox
 from .model import CheckResult, LabResult, PlannedCheck, SubmissionResult
+from .progress import Progress
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
 LAB_TIMEOUT_S = 600      # everything one lab's checks may take together
@@ -114,35 +114,20 @@ def _entries(root: Path) -> list[Path]:
                   and (p.is_dir() or p.name.endswith((".zip", ".tar.gz", ".tgz"))))
 
 
-class _Progress:
-    """`[done/total] NAME: SCORE / MAX` on stderr, from any pool thread."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self._lock = threading.Lock()
-
-    def one_more(self, result: SubmissionResult, note: str) -> None:
-        with self._lock:
-            self.done += 1
-            print(f"[{self.done}/{self.total}] {result.submission}: {result.score:g} / "
-                  f"{result.max_score:g}" + (f" ({note})" if note else ""),
-                  file=sys.stderr, flush=True)
-
-
 def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.Lab],
           single_lab: bool, isolation: sandbox.Isolation) -> list[SubmissionResult]:
     outdir.mkdir(parents=True, exist_ok=True)
     entries = _entries(root)
-    progress = _Progress(len(entries))
+    progress = Progress(len(entries))
 
     def one(entry: Path) -> SubmissionResult:
         name = intake.submission_name(entry)
         target = outdir / f"{name}.json"
         if target.exists() and not force:
             result = SubmissionResult.from_json(json.loads(target.read_text()))
-            progress.one_more(result, "already graded")
+            progress.finish(result, "already graded")
             return result
+        progress.start(name)
         try:
             result = grade(entry, chosen, single_lab, isolation)
         except intake.IntakeError as err:
@@ -150,11 +135,12 @@ def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.La
         tmp = target.with_suffix(".json.part")
         tmp.write_text(report.as_json(result))
         tmp.replace(target)
-        progress.one_more(result, "")
+        progress.finish(result)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(one, entries))
+    progress.close()
     (outdir / "grades.csv").write_text(report.gradebook_csv(results))
     (outdir / "report.html").write_text(report.class_html(results))
     (outdir / "report.txt").write_text(report.class_text(results))

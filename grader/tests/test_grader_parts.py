@@ -163,9 +163,10 @@ def test_what_the_worker_reports_cannot_change_points_names_or_crash_the_grader(
 
 
 def test_the_batch_progress_counts_every_submission_once_from_any_thread(capsys) -> None:
-    progress = pipeline._Progress(400)
+    from socklab_grader.progress import Progress
+    progress = Progress(400)
     result = SubmissionResult("alice", [])
-    threads = [threading.Thread(target=lambda: [progress.one_more(result, "") for _ in range(50)])
+    threads = [threading.Thread(target=lambda: [progress.finish(result) for _ in range(50)])
                for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -174,6 +175,39 @@ def test_the_batch_progress_counts_every_submission_once_from_any_thread(capsys)
     lines = capsys.readouterr().err.splitlines()
     assert progress.done == 400
     assert sorted(int(line[1:].split("/")[0]) for line in lines) == list(range(1, 401))
+    assert "\033" not in "".join(lines)     # not a terminal: plain lines only
+
+
+def test_a_batch_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
+    """Run as an instructor would, with stderr on a terminal (a pseudo-terminal): the bar is
+    drawn and redrawn under the result lines, and gives way to the summary at the end."""
+    import pty
+    root = tmp_path / "class"
+    for name in ("alice", "bob"):
+        (root / name / "01_udp_send" / "src").mkdir(parents=True)
+        (root / name / "01_udp_send" / "src" / "udp_send.c").write_bytes(
+            (REPO / "solutions" / "01_udp_send" / "src" / "udp_send.c").read_bytes())
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen([sys.executable, str(REPO / "grader" / "grade"), "--batch", str(root),
+                            "--lab", "01", "-j", "1", "-o", str(tmp_path / "out")],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:          # the terminal closed: the grader has exited
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert run.wait(300) == 0
+    os.close(controller)
+    text = shown.decode()
+    assert "\r\033[K[" in text and "grading alice" in text and "so far" in text
+    assert "1/2  " in text and "left" in text          # an estimate once one is done
+    assert "[1/2] alice: 100 / 100" in text and "[2/2] bob: 100 / 100" in text
+    assert re.search(r"\r\033\[Kgraded 2 of 2 in \d+:\d\d\r?\n", text)
 
 
 # --- peers and words -------------------------------------------------------------------
