@@ -7,6 +7,7 @@ from typing import Any
 
 
 SKIPPED_PREFIX = "skipped: "
+FLAKY_PREFIX = "flaky: "
 
 
 @dataclass
@@ -22,6 +23,11 @@ class CheckResult:
     @property
     def skipped(self) -> bool:
         return self.message.startswith(SKIPPED_PREFIX)
+
+    @property
+    def flaky(self) -> bool:
+        """Passed only when run a second time (checks.run_check_confirmed)."""
+        return self.passed and self.message.startswith(FLAKY_PREFIX)
 
 
 @dataclass(frozen=True)

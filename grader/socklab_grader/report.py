@@ -43,6 +43,8 @@ def text(result: SubmissionResult, colour: bool = False) -> str:
 
 def _check_line(check: CheckResult, paint) -> str:
     score = f"{_points(check.points)}/{_points(check.max_points)}"
+    if check.flaky:
+        return f"  {paint(YELLOW, '✓')} {check.name} {paint(DIM, score)}\n{_indent(check.message)}"
     if check.passed:
         return f"  {paint(GREEN, '✓')} {check.name} {paint(DIM, score)}"
     mark = paint(YELLOW, "-") if check.skipped else paint(RED, "✗")

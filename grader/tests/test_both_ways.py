@@ -17,6 +17,7 @@ import fixture_patches
 from conftest import (CORRECT, LAB_IDS, LABS, REPO, Graded, assert_full_marks, checks_by_id,
                       grade_json)
 from socklab_grader import checks, labs, tables
+from socklab_grader.model import FLAKY_PREFIX
 
 SKELETON_MAX_S = 60      # every check of a skeleton fails at once: no deadline waited out
 ENOUGH_FIXTURES = 8
@@ -103,6 +104,17 @@ def test_the_skeleton_scores_zero_on_every_check_and_fast(lab: labs.Lab, graded:
     assert [c["id"] for c in checks if c["passed"]] == []
     assert result["score"] == 0
     assert sum(c["duration_s"] or 0 for c in checks) < SKELETON_MAX_S
+
+
+@pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
+def test_no_verdict_changed_when_a_failed_check_ran_again(lab: labs.Lab, graded: Graded) -> None:
+    """The grader runs every failed check a second time: across the solution, the skeleton
+    and every buggy submission, none may have passed the second time (flaky)."""
+    results = [graded.solution(lab.name), graded.skeleton(lab.name),
+               *graded.fixtures(lab.name).values()]
+    flaky = [c["id"] for result in results for c in result["labs"][0]["checks"]
+             if c["message"].startswith(FLAKY_PREFIX)]
+    assert flaky == []
 
 
 @pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)

@@ -565,3 +565,27 @@ def test_seeded_bytes_are_the_seeds_and_no_mib_repeats() -> None:
     assert len(data) == (3 << 20) + 5 and data == peers.seeded_bytes(7, (3 << 20) + 5)
     mib = [data[i:i + (1 << 20)] for i in range(0, 3 << 20, 1 << 20)]
     assert len(set(mib)) == 3 and peers.seeded_bytes(8, 64) != data[:64]
+
+
+def test_a_failed_check_runs_again_and_a_changed_verdict_is_called_flaky(tmp_path: Path) -> None:
+    from socklab_grader import checks
+    runs: list[int] = []
+
+    def fails_once(ctx: checks.Context) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise checks.CheckFailed("the peer saw nothing", "a hint")
+
+    def always_fails(ctx: checks.Context) -> None:
+        raise checks.CheckFailed(f"failure {len(runs)}", "a hint")
+
+    ctx = checks.Context(lab="03_tcp", bin_dir=tmp_path, lab_dir=tmp_path, lan=False)
+    ctx.shared["left by the first run"] = True
+    flaky = checks.run_check_confirmed("03_tcp", checks.Check("once", "fails once", 4, fails_once, False, False),
+                                        ctx)
+    assert len(runs) == 2 and flaky.passed and flaky.points == 4 and flaky.flaky
+    assert flaky.message.startswith("flaky: ") and "the peer saw nothing" in flaky.message
+    assert ctx.shared == {}
+    failed = checks.run_check_confirmed("03_tcp", checks.Check("twice", "fails", 4, always_fails, False, False),
+                                        ctx)
+    assert not failed.passed and not failed.flaky and failed.message.startswith("failure 2")

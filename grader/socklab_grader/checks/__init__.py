@@ -21,7 +21,7 @@ from ..build import SHORT_IO_LIBRARY
 from ..describe import show_output
 from ..peers import TcpConn, symmetric
 from ..labs import Lab, checks_module
-from ..model import SKIPPED_PREFIX, CheckResult, PlannedCheck
+from ..model import FLAKY_PREFIX, SKIPPED_PREFIX, CheckResult, PlannedCheck
 
 # Deadlines: generous, so a loaded machine never fails a correct program; a wrong one waits
 # them out only when it hangs.
@@ -294,6 +294,23 @@ def run_check(lab: str, check: Check, ctx: Context) -> CheckResult:
     finally:
         ctx.stop_all()
     return check.planned(lab).result(passed, message, round(time.monotonic() - started, 3))
+
+
+def run_check_confirmed(lab: str, check: Check, ctx: Context) -> CheckResult:
+    """run_check, and a failed check once more, with the same seeds, before it counts: a
+    verdict must not depend on the moment. Failed twice, it is reported as it first failed.
+    Passed the second time, it is scored as passed and its message starts with "flaky:",
+    with the first failure, so that the instability is seen and fixed, never hidden."""
+    first = run_check(lab, check, ctx)
+    if first.passed or first.skipped:
+        return first
+    ctx.shared.clear()          # what the failed run left is not reused by the second
+    second = run_check(lab, check, ctx)
+    if not second.passed:
+        return first
+    second.message = (f"{FLAKY_PREFIX}this check failed, then passed when run again with the "
+                      f"same input; it counts as passed. The first run said:\n{first.message}")
+    return second
 
 
 def load(lab: str) -> LabChecks:
