@@ -7,7 +7,7 @@ LABS   := $(patsubst %/Makefile,%,$(sort $(wildcard labs/[0-9]*/Makefile)))
 # Run the Criterion tests with fewer workers than cores: some tests measure timeouts.
 CHECK_JOBS ?= 2
 
-.PHONY: help deps all test check check-labs check-grader grade demo tables bench clean
+.PHONY: help deps all test check check-labs check-grader grade demo tables bench soak clean
 
 help:
 	@echo "make demo    install what is missing, grade the example submissions, print the report"
@@ -18,6 +18,7 @@ help:
 	@echo "make all     build every lab's programs"
 	@echo "make tables  regenerate the points table of every lab's README from the grader"
 	@echo "make bench   measure speed (bench/run): lab tests, grading, a batch, throughput"
+	@echo "make soak    grade every fixture 20 times under load; report any verdict that changed"
 	@echo "make clean   remove every build folder"
 
 deps:
@@ -25,6 +26,9 @@ deps:
 
 bench: deps
 	@bench/run
+
+soak: deps
+	@bench/soak
 
 all:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C $$lab all || exit 1; done
