@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential libcriterion-dev libcjson-dev libssl-dev python3 python3-pytest patch
-  bubblewrap iproute2 util-linux procps netcat-openbsd socat stress-ng gcc-mingw-w64-x86-64 wine"
+  bubblewrap iproute2 util-linux procps netcat-openbsd socat stress-ng chromium chromium-driver gcc-mingw-w64-x86-64 wine"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         pipeline.batch(args.batch, args.output, args.jobs, args.force, chosen, len(args.lab) == 1,
               isolation)
-        print(f"grade: wrote {args.output}/grades.csv, report.html and one JSON per submission",
+        print(f"grade: wrote {args.output}/report.html (the class report), grades.csv, "
+              f"and a NAME.json and a NAME.html per submission",
               file=sys.stderr)
         return 0
 

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, checks, confine, intake, labs, limits, report, runner, sandbox
+from . import build, checks, classreport, confine, intake, labs, limits, report, runner, sandbox
 from .model import CheckResult, LabResult, PlannedCheck, SubmissionResult
 from .progress import Progress
 
@@ -142,6 +142,6 @@ def batch(root: Path, outdir: Path, jobs: int, force: bool, chosen: list[labs.La
         results = list(pool.map(one, entries))
     progress.close()
     (outdir / "grades.csv").write_text(report.gradebook_csv(results))
-    (outdir / "report.html").write_text(report.class_html(results))
+    classreport.write(results, outdir)
     (outdir / "report.txt").write_text(report.class_text(results))
     return results

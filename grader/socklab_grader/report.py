@@ -1,9 +1,9 @@
-"""Ways to show results: text for people, JSON (docs/grader.md), Gradescope, JUnit, CSV, HTML."""
+"""Ways to show results: text for people, JSON (docs/grader.md), Gradescope, JUnit, CSV
+(the class report in HTML is classreport.py)."""
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from typing import Sequence
@@ -156,57 +156,3 @@ def _most_failed(results: Sequence[SubmissionResult], top: int = 10) -> list[tup
                 if not c.passed:
                     counts[f"{lab.lab}: {c.name}"] = counts.get(f"{lab.lab}: {c.name}", 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-
-
-def class_html(results: Sequence[SubmissionResult]) -> str:
-    """A self-contained HTML page: the gradebook, then every submission's checks."""
-    esc = html.escape
-    labs = sorted({lab.lab for r in results for lab in r.labs})
-    head = "".join(f"<th>{esc(l)}</th>" for l in labs)
-    rows = []
-    for r in results:
-        by_lab = {lab.lab: lab for lab in r.labs}
-        cells = "".join(
-            f"<td class='{_cls(by_lab[l])}'>{_points(by_lab[l].score)}</td>" if l in by_lab else "<td></td>"
-            for l in labs)
-        rows.append(f"<tr><td><a href='#{esc(r.submission)}'>{esc(r.submission)}</a></td>"
-                    f"<td>{_points(r.score)} / {_points(r.max_score)}</td>{cells}</tr>")
-    details = []
-    for r in results:
-        details.append(f"<h2 id='{esc(r.submission)}'>{esc(r.submission)}: "
-                       f"{_points(r.score)} / {_points(r.max_score)}</h2>")
-        for lab in r.labs:
-            details.append(f"<h3>{esc(lab.lab)}: {_points(lab.score)} / {_points(lab.max_score)} "
-                           f"({esc(lab.status)})</h3>")
-            if lab.status == "build_failed":
-                details.append(f"<pre>{esc(lab.build_log)}</pre>")
-            details.append("<ul>")
-            for c in lab.checks:
-                mark = "✓" if c.passed else ("–" if c.skipped else "✗")
-                body = "" if c.passed else f"<pre>{esc(c.message)}</pre>"
-                details.append(f"<li class='{'pass' if c.passed else 'fail'}'>{mark} {esc(c.name)} "
-                               f"<small>{_points(c.points)}/{_points(c.max_points)}</small>{body}</li>")
-            details.append("</ul>")
-    failing = "".join(f"<li>{n} × {esc(name)}</li>" for name, n in _most_failed(results))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>socklab class report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 70em; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .3em .6em; }}
-.full {{ background: #dfd; }} .part {{ background: #ffd; }} .zero {{ background: #fdd; }}
-li.pass {{ color: #270; }} li.fail {{ color: #a00; }} pre {{ color: #222; background: #f6f6f6; padding: .5em; }}
-</style></head><body>
-<h1>socklab class report</h1>
-<table><tr><th>submission</th><th>total</th>{head}</tr>
-{''.join(rows)}
-</table>
-<h2>Checks failed most often</h2><ul>{failing}</ul>
-{''.join(details)}
-</body></html>
-"""
-
-
-def _cls(lab: LabResult) -> str:
-    if lab.score >= lab.max_score:
-        return "full"
-    return "part" if lab.score > 0 else "zero"

@@ -18,9 +18,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import REPO, grade_json
+from conftest import LAB_IDS, LABS, REPO, grade_json
 
-from socklab_grader import api, build, peers, pipeline, report, runner, sandbox
+from socklab_grader import api, build, checks, concepts, peers, pipeline, report, runner, sandbox
 from socklab_grader.checks import ShortIO
 from socklab_grader.describe import show_bytes
 from socklab_grader.model import PlannedCheck, SubmissionResult
@@ -589,3 +589,12 @@ def test_a_failed_check_runs_again_and_a_changed_verdict_is_called_flaky(tmp_pat
     failed = checks.run_check_confirmed("03_tcp", checks.Check("twice", "fails", 4, always_fails, False, False),
                                         ctx)
     assert not failed.passed and not failed.flaky and failed.message.startswith("failure 2")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
+def test_every_check_has_the_concept_it_teaches_and_no_concept_names_a_lost_check(lab) -> None:
+    """The class report groups checks by concept (concepts.py): a new check without one would
+    land in 'other', a renamed one would leave a stale entry."""
+    planned = {concepts.key(lab.name, check.id) for check in checks.plan(lab)}
+    assert set(concepts.CONCEPTS[lab.name]) == planned
+    assert concepts.OTHER not in concepts.CONCEPTS[lab.name].values()
