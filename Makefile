@@ -7,7 +7,7 @@ LABS   := $(patsubst %/Makefile,%,$(sort $(wildcard labs/[0-9]*/Makefile)))
 # Run the Criterion tests with fewer workers than cores: some tests measure timeouts.
 CHECK_JOBS ?= 2
 
-.PHONY: help deps all test check check-labs check-grader grade demo tables bench soak clean
+.PHONY: help deps all test check check-labs check-grader grade demo tables bench soak gradescope clean
 
 help:
 	@echo "make demo    install what is missing, grade the example submissions, print the report"
@@ -19,6 +19,7 @@ help:
 	@echo "make tables  regenerate the points table of every lab's README from the grader"
 	@echo "make bench   measure speed (bench/run): lab tests, grading, a batch, throughput"
 	@echo "make soak    grade every fixture 20 times under load; report any verdict that changed"
+	@echo "make gradescope [LAB=NN_name]  build build/autograder.zip for Gradescope (every lab by default)"
 	@echo "make clean   remove every build folder"
 
 deps:
@@ -64,6 +65,11 @@ demo: deps
 # Each lab README's points table is generated from the grader's checks (a test compares them).
 tables:
 	cd grader && $(PYTHON) -m socklab_grader.tables
+
+# Gradescope's autograder package: setup.sh, run_autograder and the grader (docs/grader.md).
+GRADESCOPE_ZIP ?= build/autograder.zip
+gradescope:
+	cd grader && $(PYTHON) -m socklab_grader.gradescope $(addprefix --lab ,$(LAB)) -o $(abspath $(GRADESCOPE_ZIP))
 
 clean:
 	@for lab in $(LABS); do $(MAKE) --no-print-directory -C $$lab clean; done

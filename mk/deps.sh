@@ -1,10 +1,23 @@
 #!/bin/sh
 # Install the Debian packages socklab needs, when any is missing.
 # As root it runs apt-get; otherwise it prints the command to run and fails.
+#   sh mk/deps.sh           everything: grading, the test suite, benchmarks
+#   sh mk/deps.sh --grader  only what grading needs (the Gradescope image's setup.sh)
 set -eu
 
-PACKAGES="build-essential libcriterion-dev libcjson-dev libssl-dev python3 python3-pytest patch
-  bubblewrap iproute2 util-linux procps netcat-openbsd socat stress-ng chromium chromium-driver gcc-mingw-w64-x86-64 wine"
+# What grader/grade uses: compilers and libraries for the labs and the Windows build,
+# Debian's python3, and what confines and isolates student code.
+GRADER="build-essential libcriterion-dev libcjson-dev libssl-dev python3 bubblewrap iproute2
+  util-linux procps gcc-mingw-w64-x86-64 wine"
+# What the project's own tests and tools add: pytest, GNU patch (the buggy fixtures), the
+# commands the walkthroughs use, load for bench/soak, a browser for the class report's test.
+DEVELOP="python3-pytest patch netcat-openbsd socat stress-ng chromium chromium-driver"
+
+case "${1:-}" in
+    --grader) PACKAGES=$GRADER ;;
+    "") PACKAGES="$GRADER $DEVELOP" ;;
+    *) echo "usage: sh mk/deps.sh [--grader]" >&2; exit 2 ;;
+esac
 
 missing=""
 for pkg in $PACKAGES; do
