@@ -157,10 +157,11 @@ svg text { font: 11px system-ui, sans-serif; fill: #444; }
 svg rect { fill: #4a7bd0; }
 details.concept { margin: .3em 0; max-width: 64em; }
 details.concept summary { background: #eef; padding: .3em .6em; cursor: pointer; }
-.concept-name { display: inline-block; min-width: 26em; font-weight: bold; }
+.concept-name { display: inline-block; width: 26em; font-weight: bold; }
 summary .rate { display: inline-block; min-width: 3.5em; text-align: right; font-weight: bold; }
 .detail { color: #666; font-size: .9em; }
-table.checks { width: 100%; } table.checks td:first-child { width: 60%; padding-left: 1.6em; }
+table.checks { width: 100%; table-layout: fixed; }
+table.checks td:first-child { width: 60%; padding-left: 1.6em; } table.checks td:nth-child(2) { width: 4.5em; }
 .bar { display: inline-block; width: 8em; height: .8em; background: #f1d0d0; vertical-align: middle; }
 .bar span { display: block; height: 100%; background: #5aa35a; }
 .flaky, .skipped { color: #a60; font-size: .9em; }

@@ -11,7 +11,7 @@ from __future__ import annotations
 SENDING = "sending datagrams"
 RECEIVING = "receiving datagrams"
 BYTE_ORDER = "byte order (htons, ntohs, big-endian)"
-ADDRESSES = "addresses (getaddrinfo, sockaddr_in, the sender's address)"
+ADDRESSES = "addresses (getaddrinfo, sockaddr_in)"
 BINDING = "binding and ports"
 BOUNDARIES = "message boundaries"
 LARGE = "large data and truncation"
