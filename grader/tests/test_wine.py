@@ -5,9 +5,12 @@ where mingw-w64 or Wine is missing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -36,19 +39,34 @@ def _wine_processes(prefix: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def built_solution() -> Path:
-    """The lab's solution built for both systems; its build folder."""
-    lab_dir = REPO / "labs" / LAB
-    done = subprocess.run(["make", "-s", "-C", str(lab_dir), "SOLUTION=1", "all", "win"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return lab_dir / "build" / "solution"
+def built_solution() -> Iterator[Path]:
+    """The lab's solution built for both systems, in a copy of the lab that the confined
+    programs (run as nobody, as the grader runs them) can read wherever the checkout is, as
+    the grader's own copies are: its build folder."""
+    view = Path(tempfile.mkdtemp(prefix="socklab-test-wine-"))
+    try:
+        view.chmod(0o755)
+        for part in ("mk", "labs/common", f"labs/{LAB}", f"solutions/{LAB}"):
+            shutil.copytree(REPO / part, view / part, symlinks=True,
+                            ignore=shutil.ignore_patterns("build"))
+        lab_dir = view / "labs" / LAB
+        done = subprocess.run(["make", "-s", "-C", str(lab_dir), "SOLUTION=1", "all", "win"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield lab_dir / "build" / "solution"
+    finally:
+        shutil.rmtree(view)
+
+
+def _lab_dir(bin_dir: Path) -> Path:
+    """The lab folder a build folder (LAB/build/solution) belongs to."""
+    return bin_dir.parents[1]
 
 
 def _context(bin_dir: Path) -> checks.Context:
     """A context as the worker makes one where there are no namespaces: the machine's
     prefix, shared in turns, and no PID namespace to sweep."""
-    return checks.Context(lab=LAB, bin_dir=bin_dir, lab_dir=REPO / "labs" / LAB, lan=False,
+    return checks.Context(lab=LAB, bin_dir=bin_dir, lab_dir=_lab_dir(bin_dir), lan=False,
                           lan_reason="test", private_tmp=False, own_pids=False)
 
 
@@ -104,7 +122,7 @@ def test_a_run_keeps_wines_session_from_check_to_check_and_nothing_else(
     if not isolation.available:
         pytest.skip(f"no namespaces here ({isolation.reason})")
     done = subprocess.run([*isolation.prefix, sys.executable, "-c", KEPT_SESSION_SCRIPT,
-                           str(built_solution), str(REPO / "labs" / LAB)],
+                           str(built_solution), str(_lab_dir(built_solution))],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(GRADER_DIR)})
     assert done.returncode == 0, done.stderr
