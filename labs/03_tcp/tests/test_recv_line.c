@@ -156,8 +156,10 @@ Test(recv_line, returns_a_line_of_cap_minus_1_bytes_whole_with_cap_65536)
     for (size_t i = 0; i < sizeof line - 1; i++)
         line[i] = (char)('a' + (i * 7 + i / 26) % 26); /* a cut or a shift shows at once */
     line[sizeof line - 1] = '\n';
-    /* On a thread of its own: the line may not fit in the socket's buffer at once. */
-    struct writer w = {.fd = fds[0], .buf = line, .len = sizeof line};
+    /* On a thread of its own: the line may not fit in the socket's buffer at once. Its
+     * first 1000 bytes come alone, so one recv never holds the whole line. */
+    struct writer w = {.fd = fds[0], .buf = line, .len = sizeof line, .first = 1000,
+                       .reader_fd = fds[1]};
     writer_start(&w);
     expect_line("after the peer sent a line of 65535 bytes, newline included (a buffer of "
                 "recv_line's own smaller than cap cuts it: read into buf, up to cap - 1 bytes)",

@@ -79,8 +79,10 @@ Test(tcp_echo_session, echoes_every_byte_of_1_mib_of_binary_data, .timeout = TES
     struct session_run s;
     session_start(&s, fds[1], 0);
     /* The peer writes on a thread of its own while this one reads the echo: the echo
-     * cannot wait until the end (the socket buffers fill up long before 1 MiB). */
-    struct writer w = {.fd = fds[0], .buf = data, .len = MIB, .half_close = 1};
+     * cannot wait until the end (the socket buffers fill up long before 1 MiB). Its first
+     * 100 bytes come alone, so the session's first recv is short on every run. */
+    struct writer w = {.fd = fds[0], .buf = data, .len = MIB, .half_close = 1, .first = 100,
+                       .reader_fd = fds[1]};
     writer_start(&w);
     size_t got = recv_for(fds[0], echo, MIB, 3 * ARRIVAL_MS, s.done_pipe[0], NULL);
     cr_assert(got == MIB, "after the peer sent 1 MiB (byte i = i mod 251), tcp_echo_session "

@@ -423,7 +423,15 @@ int join_within(pthread_t thread, int timeout_ms)
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    w->sent = send_everything(w->fd, w->buf, w->len, &w->err);
+    size_t first = w->first < w->len ? w->first : w->len;
+    if (first > 0) {
+        w->sent = send_everything(w->fd, w->buf, first, &w->err);
+        if (w->sent < first)
+            return NULL;
+        wait_until_read(w->reader_fd, ARRIVAL_MS);   /* a reader that never reads: go on */
+    }
+    w->sent += send_everything(w->fd, (const unsigned char *)w->buf + first, w->len - first,
+                               &w->err);
     if (w->half_close && w->sent == w->len)
         shutdown(w->fd, SHUT_WR);
     return NULL;

@@ -152,12 +152,18 @@ void tick(void);
 int join_within(pthread_t thread, int timeout_ms);
 
 /* A thread that sends len bytes from buf (MSG_NOSIGNAL), then shutdown(SHUT_WR) if
- * half_close. It records how many bytes went out. */
+ * half_close. It records how many bytes went out.
+ * With first > 0 it sends the first `first` bytes alone and the rest only once they have
+ * been read from reader_fd (the other end): the reader's first recv then returns that short
+ * piece on every run, so code that takes a short recv for the end of the data fails every
+ * time, not only when the scheduler happens to split the stream. */
 struct writer {
     int fd;
     const void *buf;
     size_t len;
     int half_close;
+    size_t first;         /* optional: a first piece, sent alone (0: none) */
+    int reader_fd;        /* with first: the end whose reading releases the rest */
     /* set by the thread */
     size_t sent;
     int err;              /* errno of a failed send, or 0 */
