@@ -75,7 +75,8 @@ int open_listener(uint16_t *port);
 /* A port on 127.0.0.1, its two bytes different, that nothing was bound to a moment ago. */
 uint16_t unused_port(void);
 
-/* A socket connected to 127.0.0.1:port, or -1 with errno set. */
+/* A socket connected to 127.0.0.1:port from a port whose two bytes differ (so that a
+ * missing ntohs on the server side always shows), or -1 with errno set. */
 int connect_local(uint16_t port);
 
 /* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
