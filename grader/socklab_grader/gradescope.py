@@ -31,10 +31,10 @@ SETUP = """#!/bin/sh
 # Gradescope runs this once, as root, in /autograder/source, when it builds the image.
 set -eu
 cd "$(dirname "$0")"
-sh socklab/mk/deps.sh --grader
+sh {top}/mk/deps.sh --grader
 # Grade the skeleton once: the image then holds the compiled trusted objects and Wine's
 # prefix, and no student's run pays for them.
-socklab/grader/grade {labs}--format json socklab/labs > /dev/null ||
+{top}/grader/grade {labs}--format json {top}/labs > /dev/null ||
     echo "setup.sh: the warm-up grading failed; grading still works, only slower" >&2
 """
 
@@ -93,7 +93,8 @@ def build(lab_names: list[str], out: Path, repo: Path = labs.REPO) -> Path:
     tmp = out.with_name(out.name + ".part")
     try:
         with zipfile.ZipFile(tmp, "w") as archive:
-            _add(archive, "setup.sh", SETUP.format(labs=_lab_args(lab_names)).encode(), True)
+            _add(archive, "setup.sh",
+                 SETUP.format(top=TOP, labs=_lab_args(lab_names)).encode(), True)
             _add(archive, "run_autograder",
                  RUN.format(top=TOP, labs=_lab_args(lab_names)).encode(), True)
             for path in _files(repo):

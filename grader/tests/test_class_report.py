@@ -228,6 +228,6 @@ def test_a_students_link_opens_their_feedback_failed_checks_first(batch, chromiu
 
 def test_the_class_report_survives_a_student_named_report(batch) -> None:
     out, _ = batch
-    assert "socklab class report" in (out / "report.html").read_text()
-    assert REPORT in (out / "report-2.html").read_text()
+    assert "<title>socklab class report</title>" in (out / "report.html").read_text()
+    assert f"<title>{REPORT}: socklab feedback</title>" in (out / "report-2.html").read_text()
     assert not list(out.glob("*.part"))

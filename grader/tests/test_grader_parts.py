@@ -568,7 +568,6 @@ def test_seeded_bytes_are_the_seeds_and_no_mib_repeats() -> None:
 
 
 def test_a_failed_check_runs_again_and_a_changed_verdict_is_called_flaky(tmp_path: Path) -> None:
-    from socklab_grader import checks
     runs: list[int] = []
 
     def fails_once(ctx: checks.Context) -> None:

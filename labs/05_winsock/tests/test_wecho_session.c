@@ -2,7 +2,6 @@
  * thread of its own; the test is its peer. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,7 +10,7 @@
 #include "wecho.h"
 
 #define BULK (256 * 1024)
-#define FIRST_PIECE 100   /* echoed before the rest of the bulk is sent */
+#define FIRST_PIECE 100   /* sent alone before the rest of the bulk */
 
 /* static: a session left running by a failed test must not point into a dead stack */
 static struct session session;
@@ -84,20 +83,14 @@ Test(wecho_session, echoes_bulk_data_in_order, .timeout = TEST_TIMEOUT_S)
     open_stream_pair(fds);
     fill_pattern(bulk_out, BULK);
     session_start(&session, fds[1]);
-    /* The first piece comes back before the rest is sent, so the session's first recv gets
-     * this piece alone, short of any buffer: a session that takes a short recv for the end
-     * of the data stops here on every run, not only when the scheduler happens to split. */
-    send_or_fail(fds[0], bulk_out, FIRST_PIECE);
-    size_t n = recv_for(fds[0], bulk_in, FIRST_PIECE, ARRIVAL_MS, session.done_fd, NULL);
-    cr_assert(n == FIRST_PIECE || session.done, "wecho_session echoed %zu of the first %d "
-              "bytes within %d ms", n, FIRST_PIECE, ARRIVAL_MS);
-    struct writer w = {.fd = fds[0], .buf = bulk_out + n, .len = BULK - n, .half_close = 1};
-    bool writing = n == FIRST_PIECE;
-    if (writing) {
-        writer_start(&w);
-        n += recv_for(fds[0], bulk_in + n, BULK - n, TEST_TIMEOUT_S * 1000 / 2, session.done_fd,
-                      NULL);
-    }
+    /* The first piece comes alone, and the rest once the session has read it: its first
+     * recv is short on every run, so a session that takes a short recv for the end of the
+     * data stops there every time, not only when the scheduler happens to split. */
+    struct writer w = {.fd = fds[0], .buf = bulk_out, .len = BULK, .half_close = 1,
+                       .first = FIRST_PIECE, .reader_fd = fds[1]};
+    writer_start(&w);
+    size_t n = recv_for(fds[0], bulk_in, BULK, TEST_TIMEOUT_S * 1000 / 2, session.done_fd,
+                        NULL);
     if (n < BULK && session.done) {
         /* the session returned: let it have sent what it could, then read the rest */
         n += recv_for(fds[0], bulk_in + n, BULK - n, QUIET_MS, -1, NULL);
@@ -106,7 +99,7 @@ Test(wecho_session, echoes_bulk_data_in_order, .timeout = TEST_TIMEOUT_S)
               "%zu of %d bytes, before the peer closed (the first %d bytes came alone): only "
               "recv returning 0 ends the data, a short recv does not", session.rc,
               errno_text(session.err), n, BULK, FIRST_PIECE);
-    cr_assert(!writing || writer_join(&w, ARRIVAL_MS) == 0, "the test's writer did not finish");
+    cr_assert(writer_join(&w, ARRIVAL_MS) == 0, "the test's writer did not finish");
     cr_assert(n == BULK, "wecho_session echoed %zu of %d bytes", n, BULK);
     expect_same_bytes("the echoed bytes", bulk_out, bulk_in, BULK);
     expect_session_returned_0(&session);
