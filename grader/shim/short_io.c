@@ -12,7 +12,9 @@
  *   SOCKLAB_SHORT_RECV=N   cap each receiving call at N bytes (unset or 0: no cap)
  *   SOCKLAB_SHORT_SEED=S   0 or unset: every call gets the whole cap; otherwise the cap of
  *                          the k-th call on a socket is drawn from 1..N by a hash of
- *                          (S, fd, k), so the pattern is irregular but repeats exactly
+ *                          (S, fd, k), so the pattern is irregular but repeats exactly;
+ *                          k counts from 0 again once the descriptor is closed, so every
+ *                          connection sees the same pattern whatever came before it
  *
  * Built by the grader: cc -shared -fPIC -o short_io.so short_io.c -ldl
  */
@@ -38,6 +40,7 @@ typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*iov_fn)(int, const struct iovec *, int);
+typedef int (*close_fn)(int);
 
 static send_fn real_send;
 static sendto_fn real_sendto;
@@ -48,6 +51,7 @@ static read_fn real_read;
 static sendmsg_fn real_sendmsg;
 static recvmsg_fn real_recvmsg;
 static iov_fn real_writev, real_readv;
+static close_fn real_close;
 
 static size_t send_cap, recv_cap; /* 0: no cap */
 static uint64_t seed;
@@ -72,6 +76,7 @@ __attribute__((constructor)) static void short_io_init(void)
     real_recvmsg = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
     real_writev = (iov_fn)dlsym(RTLD_NEXT, "writev");
     real_readv = (iov_fn)dlsym(RTLD_NEXT, "readv");
+    real_close = (close_fn)dlsym(RTLD_NEXT, "close");
     send_cap = number_from_env("SOCKLAB_SHORT_SEND");
     recv_cap = number_from_env("SOCKLAB_SHORT_RECV");
     seed = number_from_env("SOCKLAB_SHORT_SEED");
@@ -222,4 +227,14 @@ ssize_t readv(int fd, const struct iovec *iov, int count)
     if (limit == total)
         return real_readv(fd, iov, count);
     return real_readv(fd, cut, (int)iov_cut(iov, (size_t)count, limit, cut));
+}
+
+/* A closed descriptor's number comes back for the next socket or connection: its count
+ * starts again, so how many calls an earlier connection took (which depends on timing)
+ * never changes the caps a later one sees. */
+int close(int fd)
+{
+    if (fd >= 0)
+        atomic_store(&calls[fd % TRACKED_FDS], 0);
+    return real_close(fd);
 }

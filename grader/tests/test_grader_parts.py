@@ -280,6 +280,39 @@ def test_a_seeded_shim_varies_its_caps_and_repeats_them_exactly(short_io_library
     assert len(set(first)) > 10 and all(1 <= n <= 512 for n in first)
 
 
+SHIM_REUSE_PROBE = r"""
+import json, socket, sys
+def sends(sock, peer, count):
+    caps = []
+    for _ in range(count):
+        caps.append(sock.send(bytes(1000)))
+        peer.recv(2000)
+    return caps
+a, b = socket.socketpair()
+first = sends(a, b, int(sys.argv[1]))
+number = a.fileno()
+a.close(); b.close()
+c, d = socket.socketpair()     # the lowest free numbers: a's and b's again
+assert c.fileno() == number
+print(json.dumps({"first": first, "next": sends(c, d, 8)}))
+"""
+
+
+def _reused_descriptor(library: Path, earlier_calls: int) -> dict:
+    ended, out, err = runner.run([sys.executable, "-c", SHIM_REUSE_PROBE, str(earlier_calls)],
+                                 timeout=30, env=ShortIO(send=512, seed=3).env(library))
+    assert ended.code == 0, err
+    return json.loads(out)
+
+
+def test_a_reused_descriptor_starts_the_pattern_again(short_io_library: Path) -> None:
+    """However many calls the connection before it took (a matter of timing in a real
+    program), the next one on the same descriptor number is cut the same way."""
+    after_three, after_eleven = (_reused_descriptor(short_io_library, n) for n in (3, 11))
+    assert after_three["next"] == after_eleven["next"] == after_eleven["first"][:8]
+    assert len(set(after_three["next"])) > 1
+
+
 def test_without_the_shim_nothing_is_cut(short_io_library: Path) -> None:
     moved = _under_shim(short_io_library, ShortIO())
     assert moved["sent"] == [1000] * 20 and moved["udp"] == 1000
