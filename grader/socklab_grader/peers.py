@@ -7,6 +7,7 @@ are different ports; 0x2020 is the same port in either byte order).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
@@ -327,10 +328,14 @@ class TcpConn(_Closing):
         self.error: OSError | None = None
 
     @classmethod
-    def connect(cls, host: str, port: int, timeout: float = CONNECT_S) -> "TcpConn":
-        """Connect from a source port whose bytes differ; raises OSError when refused."""
+    def connect(cls, host: str, port: int, timeout: float = CONNECT_S,
+                receive_buffer: int | None = None) -> "TcpConn":
+        """Connect from a source port whose bytes differ; raises OSError when refused. With
+        receive_buffer, SO_RCVBUF is set first (before the handshake fixes the window)."""
         sock = _tcp_bound("127.0.0.1" if host.startswith("127.") else "0.0.0.0")
         try:
+            if receive_buffer is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             sock.settimeout(timeout)
             sock.connect((host, port))
         except OSError:
@@ -486,30 +491,120 @@ class TcpListener(_Closing):
         return [self.sock]
 
 
-def _proc_net_address(address: str, port: int) -> str:
-    """A /proc/net/tcp address: the IPv4 address as one hex word in host order, the port."""
-    packed = socket.inet_aton(address)
-    return f"{struct.unpack('=I', packed)[0]:08X}:{port:04X}"
+def _proc_net_addresses(address: str, port: int) -> tuple[str, str]:
+    """How /proc/net/tcp and /proc/net/tcp6 write an IPv4 address and port: the address as
+    hex words in host order (in tcp6, the IPv4-mapped ::ffff:a.b.c.d a dual-stack socket
+    has), then the port."""
+    word = f"{struct.unpack('=I', socket.inet_aton(address))[0]:08X}"
+    mapped = f"{0:08X}{0:08X}{struct.unpack('=I', bytes([0, 0, 0xFF, 0xFF]))[0]:08X}{word}"
+    return f"{word}:{port:04X}", f"{mapped}:{port:04X}"
+
+
+TCP_CLOSE_WAIT = 0x08          # a state in /proc/net/tcp: the peer's FIN has arrived
+
+
+@dataclass(frozen=True)
+class PeerSocket:
+    """The program's end of one of our connections, as the kernel shows it."""
+
+    state: int      # TCP_ESTABLISHED = 1, TCP_CLOSE_WAIT = 8, ... (include/net/tcp_states.h)
+    unsent: int     # bytes it wrote that we have not acknowledged (its tx_queue)
+    unread: int     # bytes we sent that it has not read (its rx_queue)
+
+
+Connection = tuple[tuple[str, int], tuple[str, int]]     # (our address, the program's)
+
+
+def connection(sock: socket.socket) -> Connection:
+    """sock's two ends, to look at the program's end after sock is closed."""
+    return sock.getsockname()[:2], sock.getpeername()[:2]
+
+
+def peer_socket(sock: socket.socket | Connection) -> PeerSocket | None:
+    """The program's end of a connection of ours (the peer runs in our network namespace).
+    None when it is not there (it has gone, or has been reset)."""
+    try:
+        ends = connection(sock) if isinstance(sock, socket.socket) else sock
+    except OSError:
+        return None
+    try:
+        return _diagnosed(ends)
+    except OSError:
+        return _from_proc_net(ends)
+
+
+# The kernel's socket diagnostics (linux/sock_diag.h, linux/inet_diag.h): one socket looked
+# up by its four addresses, in microseconds, where reading /proc/net/tcp walks the whole
+# table (milliseconds, whatever the namespace holds).
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST = 1
+_NLMSG_ERROR = 2
+_INET_DIAG_NOCOOKIE = 0xFFFFFFFF
+_TCP_LISTEN = 10
+_NLMSG_HEADER = struct.Struct("=IHHII")           # length, type, flags, sequence, port
+_DIAG_REQUEST = struct.Struct("=BBBBI")           # family, protocol, ext, pad, states
+_DIAG_ID = struct.Struct("!HH16s16s")             # ports and addresses, network order
+_DIAG_ID_TAIL = struct.Struct("=III")             # interface, cookie
+_DIAG_MESSAGE = struct.Struct("=BBBB48xIII")      # family, state, timer, retrans, id,
+                                                  # expires, rqueue, wqueue
+
+
+def _diagnosed(ends: Connection) -> PeerSocket | None:
+    """peer_socket through sock_diag; OSError where the kernel does not offer it."""
+    (our_address, our_port), (their_address, their_port) = ends
+    socket_id = (_DIAG_ID.pack(their_port, our_port,
+                               socket.inet_aton(their_address).ljust(16, b"\0"),
+                               socket.inet_aton(our_address).ljust(16, b"\0"))
+                 + _DIAG_ID_TAIL.pack(0, _INET_DIAG_NOCOOKIE, _INET_DIAG_NOCOOKIE))
+    request = _DIAG_REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + socket_id
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as diag:
+        diag.settimeout(CONNECT_S)
+        diag.send(_NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY,
+                                     _NLM_F_REQUEST, 1, 0) + request)
+        answer = diag.recv(1 << 16)
+    _, kind, _, _, _ = _NLMSG_HEADER.unpack_from(answer)
+    if kind == _NLMSG_ERROR:
+        error = -struct.unpack_from("=i", answer, _NLMSG_HEADER.size)[0]
+        if error == errno.ENOENT:
+            return None
+        raise OSError(error, os.strerror(error))
+    _, state, _, _, _, unread, unsent = _DIAG_MESSAGE.unpack_from(answer, _NLMSG_HEADER.size)
+    # With no connection of those four addresses, the lookup falls back on the listening
+    # socket of the port: that is not the program's end of ours.
+    return None if state == _TCP_LISTEN else PeerSocket(state, unsent, unread)
+
+
+def _from_proc_net(ends: Connection) -> PeerSocket | None:
+    """peer_socket from /proc/net/tcp, or tcp6 for a program on a dual-stack socket."""
+    try:
+        ours, theirs = (_proc_net_addresses(*end) for end in ends)
+        for table, form in (("/proc/net/tcp", 0), ("/proc/net/tcp6", 1)):
+            with open(table, encoding="ascii") as rows:
+                for row in rows:
+                    fields = row.split()
+                    if fields[1:3] == [theirs[form], ours[form]]:
+                        unsent, unread = (int(n, 16) for n in fields[4].split(":"))
+                        return PeerSocket(int(fields[3], 16), unsent, unread)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def in_flight(sock: socket.socket) -> int:
+    """Bytes sent on sock that the peer's kernel has not acknowledged yet (SIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
 
 
 def unread_by_peer(sock: socket.socket) -> int | None:
     """Bytes this socket sent that the program at the other end has not read yet: what is
-    still in flight (our send queue, SIOCOUTQ) plus the program's receive queue, which
-    /proc/net/tcp shows for every socket of this network namespace (the peer runs in the
-    same one). None when the connection is not found there (it has gone)."""
+    still in flight plus the program's receive queue. None when the connection is not found
+    (it has gone)."""
     try:
-        ours = _proc_net_address(*sock.getsockname()[:2])
-        theirs = _proc_net_address(*sock.getpeername()[:2])
-        in_flight = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
-                                                   b"\0" * 4))[0]
-        with open("/proc/net/tcp", encoding="ascii") as table:
-            for row in table:
-                fields = row.split()
-                if fields[1:3] == [theirs, ours]:
-                    return in_flight + int(fields[4].split(":")[1], 16)
+        theirs = peer_socket(sock)
+        return None if theirs is None else in_flight(sock) + theirs.unread
     except OSError:
-        pass
-    return None
+        return None
 
 
 def refusing_tcp_port() -> socket.socket:

@@ -273,6 +273,34 @@ class Program:
             time.sleep(ASLEEP_POLL_S)
         return False
 
+    def exited_within(self, timeout: float) -> Exit | None:
+        """How the program ended if it exits by itself before the deadline; None while it
+        still runs (it is left running)."""
+        try:
+            self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+        return self.exit()
+
+    def group_asleep(self) -> bool:
+        """Whether every thread of every process in the program's group sleeps now (state S,
+        or Z: a child that has ended and waits to be reaped): the program, and the children
+        a forking server made. False once it has exited."""
+        states = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+                if int(fields[2]) != self.proc.pid:       # its process group
+                    continue
+                states += [Path(f"/proc/{entry}/task/{tid}/stat").read_text()
+                           .rpartition(")")[2].split()[0]
+                           for tid in os.listdir(f"/proc/{entry}/task")]
+            except (OSError, IndexError, ValueError):
+                continue    # gone meanwhile
+        return self.proc.poll() is None and bool(states) and all(s in "SZ" for s in states)
+
     def terminate(self, timeout: float) -> Exit:
         """SIGTERM to the program (not its group), again every TERMINATE_EVERY_S until it
         exits by itself or the deadline passes (then stop()). Resending matters: a signal

@@ -18,7 +18,8 @@ from . import (LISTENING, READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, C
                LabChecks, ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
 from .. import runner
 from ..describe import first_difference, plural, show_bytes, show_output
-from ..peers import TcpConn, TcpListener, refusing_tcp_port, seeded_bytes, swapped
+from ..peers import (PEER_POLL_S, TCP_CLOSE_WAIT, Connection, TcpConn, TcpListener, connection,
+                     in_flight, peer_socket, refusing_tcp_port, seeded_bytes, swapped)
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
@@ -47,7 +48,9 @@ LARGE = 8 << 20               # bytes in the large echo
 LARGE_S = 30.0                # its deadline: generous for a loaded machine
 IDLE_SERVED_S = 3.0           # a second client is answered while the first sits idle
 CLIENTS = 50
-VANISH_ATTEMPTS = 12          # client_vanishes: resets in a row
+VANISH_ATTEMPTS = 3           # client_vanishes: tries to get the server stuck sending
+VANISH_PIECE = 16 << 10       # ... fed this much at a time
+VANISH_RECEIVE_BUFFER = 4096  # ... by a client whose small window stops the echo early
 STOP_S = 3.0                  # SIGTERM to exit: the contract allows 0.5 s
 VANISH_HINT = ("sending on a connection the peer has reset raises SIGPIPE, whose default "
                "action kills the whole server: send with MSG_NOSIGNAL (send_all) and end only "
@@ -219,26 +222,32 @@ def many_clients(ctx: Context) -> None:
                                  "(SIGPIPE), and the next client is served", 7)
 def client_vanishes(ctx: Context) -> None:
     prog, port = _server(ctx)
-    # Whether the server reads before the reset arrives is up to the scheduler; when it has
-    # read and echoed everything first, that attempt proves nothing. Enough attempts make a
-    # server that dies of SIGPIPE die in one of them.
+    # A reset only makes the server's send fail with EPIPE (and, without MSG_NOSIGNAL, raise
+    # SIGPIPE) if the server sends after it. So the reset is sent only once the server is
+    # stuck sending an echo nobody reads, with input still unread, and has had the FIN
+    # first (in CLOSE_WAIT the error is EPIPE; in ESTABLISHED the first one is ECONNRESET).
     for attempt in range(VANISH_ATTEMPTS):
         try:
-            gone = TcpConn.connect("127.0.0.1", port)
+            gone = TcpConn.connect("127.0.0.1", port, receive_buffer=VANISH_RECEIVE_BUFFER)
         except OSError as err:
             # The previous attempt's echo came back, and the server died after it: a
             # connection refused or reset while it is still on its way out.
             died = prog.wait(RUN_S)
             raise CheckFailed(
-                f"a client sent 64 KiB, half-closed and reset the connection at once "
-                f"(SO_LINGER 0) without reading its echo; the next client could not "
-                f"connect ({err.strerror or err}) (attempt {attempt + 1}).\n"
-                f"tcp_echo_server {died.describe()}; stderr:\n{show_output(prog.err())}",
-                VANISH_HINT) from None
+                f"{VANISHED} The next client could not connect ({err.strerror or err}) "
+                f"(attempt {attempt + 1}).\ntcp_echo_server {died.describe()}; stderr:\n"
+                f"{show_output(prog.err())}", VANISH_HINT) from None
         with gone:
-            gone.send(bytes(64 << 10))
-            gone.half_close()   # the server's side goes to CLOSE_WAIT ...
-            gone.abort()        # ... and the RST now makes its next send EPIPE
+            stuck = _feed_until_stuck_sending(prog, gone)
+            ends = connection(gone.sock)
+            gone.half_close()
+            if stuck:
+                _wait_for_peer_state(ends, TCP_CLOSE_WAIT, RECEIVE_S)
+            gone.abort()
+        # Let the reset land (it may take a retransmission) and the server act on it, before
+        # a next client could be served by another of its threads in the meantime.
+        _wait_for_peer_state(ends, None, RECEIVE_S)
+        _wait_until_settled(prog, RECEIVE_S)
         try:
             nxt: TcpConn | None = TcpConn.connect("127.0.0.1", port)
         except OSError as err:   # the server died before it could accept again
@@ -246,16 +255,64 @@ def client_vanishes(ctx: Context) -> None:
         with nxt or contextlib.nullcontext():
             if nxt is not None and nxt.send(b"still there?\n") and \
                     nxt.read_count(13, RECEIVE_S) == b"still there?\n":
-                continue
-            died = prog.wait(RUN_S) if prog.has_exited() else None
+                if stuck:
+                    return
+                continue    # it never got stuck sending: that attempt proved nothing
+            died = prog.exited_within(RECEIVE_S)     # dying of SIGPIPE takes a moment
             why = (f"tcp_echo_server {died.describe()}" if died else
                    "tcp_echo_server is running but did not echo")
             then = (f"could not connect ({refused.strerror or refused})" if nxt is None else
                     f"sent 'still there?' and got back {show_bytes(nxt.received)}")
             raise CheckFailed(
-                f"a client sent 64 KiB, half-closed and reset the connection at once "
-                f"(SO_LINGER 0) without reading its echo (attempt {attempt + 1}). A next "
-                f"client {then}.\n{why}; stderr:\n{show_output(prog.err())}", VANISH_HINT)
+                f"{VANISHED} A next client {then} (attempt {attempt + 1}).\n{why}; stderr:\n"
+                f"{show_output(prog.err())}", VANISH_HINT)
+
+
+VANISHED = ("a client sent data without reading its echo until tcp_echo_server was stuck "
+            "sending it back, then half-closed and reset the connection (SO_LINGER 0).")
+
+
+def _feed_until_stuck_sending(prog: runner.Program, conn: TcpConn) -> bool:
+    """Send to the server, a piece at a time and never reading the echo, until it is stuck
+    in send(): every thread of it asleep, its echo unacknowledged (our window is shut), and
+    bytes of ours it has not read. Each piece goes only once the last is in its receive
+    queue, so its window stays open for the FIN. Whether it got stuck before the deadline."""
+    deadline = time.monotonic() + RECEIVE_S
+    while time.monotonic() < deadline:
+        theirs = peer_socket(conn.sock)
+        if theirs is None or conn.error is not None:
+            return False
+        if in_flight(conn.sock) == 0:
+            if theirs.unread == 0:
+                if not conn.send(bytes(VANISH_PIECE), max(0.0, deadline - time.monotonic())):
+                    return False
+                continue
+            # Asleep with input waiting: not in recv (data wakes it), so in send. Looked at
+            # twice around the look at its threads, so nothing moved meanwhile.
+            if theirs.unsent > 0 and prog.group_asleep() and peer_socket(conn.sock) == theirs:
+                return True
+        time.sleep(PEER_POLL_S)   # no event tells "the peer is blocked"
+    return False
+
+
+def _wait_for_peer_state(ends: Connection, state: int | None, timeout: float) -> bool:
+    """Wait until the program's end of a connection is in state (None: gone, as after a
+    reset); whether it was by the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        theirs = peer_socket(ends)
+        if (theirs.state if theirs is not None else None) == state:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(PEER_POLL_S)   # no event tells another socket's state
+
+
+def _wait_until_settled(prog: runner.Program, timeout: float) -> None:
+    """Wait until every thread and child of the program sleeps again, or it has exited."""
+    deadline = time.monotonic() + timeout
+    while not prog.has_exited() and not prog.group_asleep() and time.monotonic() < deadline:
+        time.sleep(PEER_POLL_S)
 
 
 @CHECKS.check("disconnect_on_eof", "a session ends when its client closes (recv returns 0)", 4)

@@ -5,12 +5,15 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -115,6 +118,89 @@ void make_peer_gone(int fd, int peer)
     pfd.events = 0; /* POLLHUP and POLLERR are always reported */
     cr_assert(poll(&pfd, 1, ARRIVAL_MS) == 1 && (pfd.revents & (POLLHUP | POLLERR)),
               "test set-up: the peer's reset did not arrive within %d ms", ARRIVAL_MS);
+}
+
+/* ---- a server stuck sending an echo nobody reads ---- */
+
+int connect_small_window(uint16_t port)
+{
+    uint16_t from;
+    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", &from);
+    cr_assert(fd >= 0, "test set-up: binding a client socket failed: %s", errno_text(errno));
+    int bytes = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    struct sockaddr_in a = loopback_addr(port);
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0,
+              "test set-up: connecting to the listener failed: %s", errno_text(errno));
+    return fd;
+}
+
+/* The port of a socket's own end (mine) or of the other end, or 0. */
+static uint16_t port_of(int fd, int mine)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int rc = mine ? getsockname(fd, (struct sockaddr *)&a, &len)
+                  : getpeername(fd, (struct sockaddr *)&a, &len);
+    return rc == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
+}
+
+/* The socket of this process at the other end of fd's loopback connection, or -1. */
+static int other_end_of(int fd)
+{
+    uint16_t here = port_of(fd, 1), there = port_of(fd, 0);
+    for (int other = 0; other < 1024; other++) {
+        if (other != fd && port_of(other, 1) == there && port_of(other, 0) == here)
+            return other;
+    }
+    return -1;
+}
+
+/* Bytes sent on fd that its peer has not acknowledged (SIOCOUTQ), or -1. */
+static int unacknowledged(int fd)
+{
+    int queued = 0;
+    return ioctl(fd, SIOCOUTQ, &queued) < 0 ? -1 : queued;
+}
+
+int feed_until_stuck_sending(int fd, int *session, int timeout_ms)
+{
+    static const unsigned char piece[16384];
+    int server = other_end_of(fd);
+    long long deadline = monotonic_ms() + timeout_ms;
+    while (server >= 0 && monotonic_ms() < deadline) {
+        int in_flight = unacknowledged(fd);
+        int unread = queued_bytes(server), unsent = unacknowledged(server);
+        if (in_flight < 0 || unread < 0 || unsent < 0)
+            return 0;
+        if (in_flight == 0 && unread == 0) {
+            send_or_fail(fd, piece, sizeof piece);
+            continue;
+        }
+        /* Asleep with input waiting is not in recv (data wakes it): it is in send. Its
+         * queues are looked at again after its threads, so nothing moved meanwhile. */
+        if (in_flight == 0 && unsent > 0 && other_threads_asleep() &&
+            queued_bytes(server) == unread && unacknowledged(server) == unsent) {
+            *session = server;
+            return 1;
+        }
+        tick(); /* no event tells that another thread is blocked */
+    }
+    return 0;
+}
+
+int wait_for_tcp_state(int fd, int state, int timeout_ms)
+{
+    long long deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        struct tcp_info info;
+        socklen_t len = sizeof info;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == state)
+            return 1;
+        if (monotonic_ms() >= deadline)
+            return 0;
+        tick();
+    }
 }
 
 /* ---- signals, processes and threads ---- */

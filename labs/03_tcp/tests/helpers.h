@@ -53,6 +53,25 @@ void reset_and_close(int fd);
  * readable on fd. Fails the test if the reset does not come. */
 void make_peer_gone(int fd, int peer);
 
+/* ---- a server stuck sending an echo nobody reads ---- */
+
+/* A client of the server on loopback port whose receive buffer is small (set before the
+ * handshake fixes the window): an echo it never reads soon stops the server's sending.
+ * Fails the test on error. */
+int connect_small_window(uint16_t port);
+
+/* Send to the server at the other end of fd, 16 KiB at a time and never reading its echo,
+ * until it is stuck in send(): every other thread of this process asleep, its echo
+ * unacknowledged, and bytes of ours it has not read. Each piece goes once the server has
+ * read the last, so its receive window stays open (for a FIN). 1 when it got stuck within
+ * timeout_ms, with *session its end of the connection; 0 when it did not, or when its end
+ * is not in this process (a forking server's child holds it). */
+int feed_until_stuck_sending(int fd, int *session, int timeout_ms);
+
+/* Wait until socket fd's TCP state (TCP_INFO) is state, e.g. TCP_CLOSE_WAIT from
+ * <netinet/tcp.h>: 1 if it was within timeout_ms, else 0. */
+int wait_for_tcp_state(int fd, int state, int timeout_ms);
+
 /* ---- signals, processes and threads ---- */
 
 /* SIGPIPE back to its default action (kill the process), as lab 03's programs have it. */

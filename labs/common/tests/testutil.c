@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -567,6 +568,27 @@ int wait_call_blocked(int timeout_ms)
             return -1;
         tick();
     }
+}
+
+int other_threads_asleep(void)
+{
+    char self[64], path[96];
+    ssize_t len = readlink("/proc/thread-self", self, sizeof self - 1); /* "PID/task/TID" */
+    self[len > 0 ? len : 0] = '\0';
+    const char *me = strrchr(self, '/') != NULL ? strrchr(self, '/') + 1 : self;
+    DIR *tasks = opendir("/proc/self/task");
+    if (tasks == NULL)
+        return 0;
+    int asleep = 1;
+    for (struct dirent *t; asleep && (t = readdir(tasks)) != NULL;) {
+        if (t->d_name[0] == '.' || strcmp(t->d_name, me) == 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.16s/stat", t->d_name);
+        char state = thread_state(path);
+        asleep = state == 'S' || state == 0; /* 0: it ended meanwhile */
+    }
+    closedir(tasks);
+    return asleep;
 }
 
 enum interrupt_outcome interrupt_call(int timeout_ms)

@@ -208,6 +208,9 @@ void call_end(void);
  * does, 0 when the call returned first, -1 when neither happened in time. */
 int wait_call_blocked(int timeout_ms);
 
+/* 1 when every thread of this process but the caller sleeps (state S) right now, else 0. */
+int other_threads_asleep(void);
+
 enum interrupt_outcome {
     INTERRUPTED,      /* the handler ran while the call was blocked in it */
     RETURNED_FIRST,   /* the call returned before the signal could reach it */
