@@ -500,7 +500,7 @@ def _proc_net_addresses(address: str, port: int) -> tuple[str, str]:
     return f"{word}:{port:04X}", f"{mapped}:{port:04X}"
 
 
-TCP_CLOSE_WAIT = 0x08          # a state in /proc/net/tcp: the peer's FIN has arrived
+TCP_CLOSE_WAIT = 0x08          # a TCP state (include/net/tcp_states.h): the peer's FIN came
 
 
 @dataclass(frozen=True)

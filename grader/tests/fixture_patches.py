@@ -50,6 +50,12 @@ _PATCH_HEADER = re.compile(r"check=(\w+) names='([^']+)'")
 _WHOLE_HEADER = re.compile(r"/\* socklab fixture: check=(\w+) names='([^']+)'")
 
 
+# Fixtures whose bug is a data race: the program itself behaves differently from run to run,
+# so a check beside the one naming its bug may see it one run and not the next. The check
+# naming the bug must still catch it every time (test_both_ways, bench/soak).
+RACY = {("03_tcp", "connfd_race")}
+
+
 class FixtureError(Exception):
     """A fixture that cannot be read, or a patch that does not apply to the solution."""
 

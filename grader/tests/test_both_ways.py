@@ -106,19 +106,13 @@ def test_the_skeleton_scores_zero_on_every_check_and_fast(lab: labs.Lab, graded:
     assert sum(c["duration_s"] or 0 for c in checks) < SKELETON_MAX_S
 
 
-# Fixtures whose bug is a data race: the program itself behaves differently from run to run,
-# so a check beside the one naming its bug may see it one run and not the next. The check
-# naming the bug must still catch it every time (test_a_buggy_submission_loses_points_...).
-RACY_FIXTURES = {("03_tcp", "connfd_race")}
-
-
 @pytest.mark.parametrize("lab", LABS, ids=LAB_IDS)
 def test_no_verdict_changed_when_a_failed_check_ran_again(lab: labs.Lab, graded: Graded) -> None:
     """The grader runs every failed check a second time: across the solution, the skeleton
     and every buggy submission but a racy one, none may have passed the second time (flaky)."""
     results = [graded.solution(lab.name), graded.skeleton(lab.name),
                *(result for name, result in graded.fixtures(lab.name).items()
-                 if (lab.name, name) not in RACY_FIXTURES)]
+                 if (lab.name, name) not in fixture_patches.RACY)]
     flaky = [f"{result['submission']}: {c['id']}" for result in results
              for c in result["labs"][0]["checks"] if c["message"].startswith(FLAKY_PREFIX)]
     assert flaky == []

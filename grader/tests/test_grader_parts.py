@@ -7,6 +7,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -317,6 +319,32 @@ def test_without_the_shim_nothing_is_cut(short_io_library: Path) -> None:
     moved = _under_shim(short_io_library, ShortIO())
     assert moved["sent"] == [1000] * 20 and moved["udp"] == 1000
     assert moved["gathered"] == [605, 603]
+
+
+def test_the_programs_end_of_a_connection_is_seen_until_it_goes() -> None:
+    """peer_socket: its state and queues through sock_diag, the same as /proc/net/tcp shows,
+    also for a dual-stack listener; None once it has gone (never the listening socket)."""
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::")):
+        with socket.socket(family) as listener:
+            listener.bind((address, 0))
+            listener.listen()
+            ours = socket.create_connection(("127.0.0.1", listener.getsockname()[1]))
+            theirs, _ = listener.accept()
+            ours.sendall(b"x" * 100)
+            theirs.sendall(b"y" * 7)
+            ends = peers.connection(ours)
+            deadline = time.monotonic() + 5
+            while peers.peer_socket(ours) != peers.PeerSocket(1, 0, 100):
+                assert time.monotonic() < deadline, peers.peer_socket(ours)
+                time.sleep(0.01)        # until our side has acknowledged its 7 bytes
+            assert peers._from_proc_net(ends) == peers.PeerSocket(1, 0, 100)
+            assert peers.unread_by_peer(ours) == 100
+            theirs.shutdown(socket.SHUT_WR)
+            assert ours.recv(100) == b"y" * 7 and ours.recv(1) == b""
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ours.close()                # a reset: their end goes at once
+            assert peers.peer_socket(ends) is None
+            theirs.close()
 
 
 def test_bytes_are_shown_as_text_or_as_hex() -> None:

@@ -5,9 +5,9 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <linux/sockios.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -149,6 +149,8 @@ static uint16_t port_of(int fd, int mine)
 static int other_end_of(int fd)
 {
     uint16_t here = port_of(fd, 1), there = port_of(fd, 0);
+    if (here == 0 || there == 0)
+        return -1; /* not a connected socket: nothing to match */
     for (int other = 0; other < 1024; other++) {
         if (other != fd && port_of(other, 1) == there && port_of(other, 0) == here)
             return other;
