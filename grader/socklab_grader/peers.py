@@ -591,6 +591,18 @@ def _from_proc_net(ends: Connection) -> PeerSocket | None:
     return None
 
 
+def wait_for_peer_state(ends: Connection, state: int | None, timeout: float) -> None:
+    """Wait until the program's end of a connection is in state (None: gone, as after a
+    reset), or the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        theirs = peer_socket(ends)
+        if (theirs.state if theirs is not None else None) == state or \
+                time.monotonic() >= deadline:
+            return
+        time.sleep(PEER_POLL_S)   # no event tells another socket's state
+
+
 def in_flight(sock: socket.socket) -> int:
     """Bytes sent on sock that the peer's kernel has not acknowledged yet (SIOCOUTQ)."""
     return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]

@@ -301,6 +301,12 @@ class Program:
                 continue    # gone meanwhile
         return self.proc.poll() is None and bool(states) and all(s in "SZ" for s in states)
 
+    def wait_settled(self, timeout: float) -> None:
+        """Wait until group_asleep() holds again, or the program has exited, or the deadline."""
+        deadline = time.monotonic() + timeout
+        while not self.has_exited() and not self.group_asleep() and time.monotonic() < deadline:
+            time.sleep(ASLEEP_POLL_S)
+
     def terminate(self, timeout: float) -> Exit:
         """SIGTERM to the program (not its group), again every TERMINATE_EVERY_S until it
         exits by itself or the deadline passes (then stop()). Resending matters: a signal

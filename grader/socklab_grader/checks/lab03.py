@@ -18,8 +18,8 @@ from . import (LISTENING, READY_S, RECEIVE_S, RUN_S, STDERR_HINT, CheckFailed, C
                LabChecks, ShortIO, connect_to, server_state, skeleton_hint, start_tcp_server)
 from .. import runner
 from ..describe import first_difference, plural, show_bytes, show_output
-from ..peers import (PEER_POLL_S, TCP_CLOSE_WAIT, Connection, TcpConn, TcpListener, connection,
-                     in_flight, peer_socket, refusing_tcp_port, seeded_bytes, swapped)
+from ..peers import (PEER_POLL_S, TCP_CLOSE_WAIT, TcpConn, TcpListener, connection, in_flight,
+                     peer_socket, refusing_tcp_port, seeded_bytes, swapped, wait_for_peer_state)
 
 # Hints shown under a failed API check (a Criterion test of tests/), by suite.
 API_HINTS = {
@@ -226,15 +226,16 @@ def client_vanishes(ctx: Context) -> None:
     # SIGPIPE) if the server sends after it. So the reset is sent only once the server is
     # stuck sending an echo nobody reads, with input still unread, and has had the FIN
     # first (in CLOSE_WAIT the error is EPIPE; in ESTABLISHED the first one is ECONNRESET).
+    stuck = False
     for attempt in range(VANISH_ATTEMPTS):
         try:
             gone = TcpConn.connect("127.0.0.1", port, receive_buffer=VANISH_RECEIVE_BUFFER)
         except OSError as err:
-            # The previous attempt's echo came back, and the server died after it: a
-            # connection refused or reset while it is still on its way out.
+            # The previous attempt's next client was served, and the server died after it:
+            # a connection refused or reset while it is still on its way out.
             died = prog.wait(RUN_S)
             raise CheckFailed(
-                f"{VANISHED} The next client could not connect ({err.strerror or err}) "
+                f"{_vanished(stuck)} The next client could not connect ({err.strerror or err}) "
                 f"(attempt {attempt + 1}).\ntcp_echo_server {died.describe()}; stderr:\n"
                 f"{show_output(prog.err())}", VANISH_HINT) from None
         with gone:
@@ -242,12 +243,12 @@ def client_vanishes(ctx: Context) -> None:
             ends = connection(gone.sock)
             gone.half_close()
             if stuck:
-                _wait_for_peer_state(ends, TCP_CLOSE_WAIT, RECEIVE_S)
+                wait_for_peer_state(ends, TCP_CLOSE_WAIT, RECEIVE_S)
             gone.abort()
         # Let the reset land (it may take a retransmission) and the server act on it, before
         # a next client could be served by another of its threads in the meantime.
-        _wait_for_peer_state(ends, None, RECEIVE_S)
-        _wait_until_settled(prog, RECEIVE_S)
+        wait_for_peer_state(ends, None, RECEIVE_S)
+        prog.wait_settled(RECEIVE_S)
         try:
             nxt: TcpConn | None = TcpConn.connect("127.0.0.1", port)
         except OSError as err:   # the server died before it could accept again
@@ -264,12 +265,15 @@ def client_vanishes(ctx: Context) -> None:
             then = (f"could not connect ({refused.strerror or refused})" if nxt is None else
                     f"sent 'still there?' and got back {show_bytes(nxt.received)}")
             raise CheckFailed(
-                f"{VANISHED} A next client {then} (attempt {attempt + 1}).\n{why}; stderr:\n"
-                f"{show_output(prog.err())}", VANISH_HINT)
+                f"{_vanished(stuck)} A next client {then} (attempt {attempt + 1}).\n{why}; "
+                f"stderr:\n{show_output(prog.err())}", VANISH_HINT)
 
 
-VANISHED = ("a client sent data without reading its echo until tcp_echo_server was stuck "
-            "sending it back, then half-closed and reset the connection (SO_LINGER 0).")
+def _vanished(stuck: bool) -> str:
+    """What the last vanishing client did, for a message."""
+    until = " until tcp_echo_server was stuck sending it back" if stuck else ""
+    return (f"a client sent data without reading its echo{until}, then half-closed and reset "
+            f"the connection (SO_LINGER 0).")
 
 
 def _feed_until_stuck_sending(prog: runner.Program, conn: TcpConn) -> bool:
@@ -293,26 +297,6 @@ def _feed_until_stuck_sending(prog: runner.Program, conn: TcpConn) -> bool:
                 return True
         time.sleep(PEER_POLL_S)   # no event tells "the peer is blocked"
     return False
-
-
-def _wait_for_peer_state(ends: Connection, state: int | None, timeout: float) -> bool:
-    """Wait until the program's end of a connection is in state (None: gone, as after a
-    reset); whether it was by the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        theirs = peer_socket(ends)
-        if (theirs.state if theirs is not None else None) == state:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(PEER_POLL_S)   # no event tells another socket's state
-
-
-def _wait_until_settled(prog: runner.Program, timeout: float) -> None:
-    """Wait until every thread and child of the program sleeps again, or it has exited."""
-    deadline = time.monotonic() + timeout
-    while not prog.has_exited() and not prog.group_asleep() and time.monotonic() < deadline:
-        time.sleep(PEER_POLL_S)
 
 
 @CHECKS.check("disconnect_on_eof", "a session ends when its client closes (recv returns 0)", 4)

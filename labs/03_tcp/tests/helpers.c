@@ -122,19 +122,6 @@ void make_peer_gone(int fd, int peer)
 
 /* ---- a server stuck sending an echo nobody reads ---- */
 
-int connect_small_window(uint16_t port)
-{
-    uint16_t from;
-    int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", &from);
-    cr_assert(fd >= 0, "test set-up: binding a client socket failed: %s", errno_text(errno));
-    int bytes = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    struct sockaddr_in a = loopback_addr(port);
-    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0,
-              "test set-up: connecting to the listener failed: %s", errno_text(errno));
-    return fd;
-}
-
 /* The port of a socket's own end (mine) or of the other end, or 0. */
 static uint16_t port_of(int fd, int mine)
 {

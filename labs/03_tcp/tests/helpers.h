@@ -55,11 +55,6 @@ void make_peer_gone(int fd, int peer);
 
 /* ---- a server stuck sending an echo nobody reads ---- */
 
-/* A client of the server on loopback port whose receive buffer is small (set before the
- * handshake fixes the window): an echo it never reads soon stops the server's sending.
- * Fails the test on error. */
-int connect_small_window(uint16_t port);
-
 /* Send to the server at the other end of fd, 16 KiB at a time and never reading its echo,
  * until it is stuck in send(): every other thread of this process asleep, its echo
  * unacknowledged, and bytes of ours it has not read. Each piece goes once the server has

@@ -123,12 +123,18 @@ static void teardown(void)
 
 TestSuite(tcp_echo_serve, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT_S);
 
-/* A client of the test's server, or fail the test. */
-static int client(void)
+/* A client of the test's server (with receive_buffer > 0, that SO_RCVBUF), or fail the
+ * test. */
+static int client_receiving(int receive_buffer)
 {
-    int fd = connect_local(srv.port);
+    int fd = connect_local_receiving(srv.port, receive_buffer);
     cr_assert(fd >= 0, "test set-up: connecting to the listener failed: %s", errno_text(errno));
     return fd;
+}
+
+static int client(void)
+{
+    return client_receiving(0);
 }
 
 /* Send msg from fd and expect it back (upper-cased when want differs) within timeout_ms. */
@@ -355,7 +361,7 @@ Test(tcp_echo_serve, survives_a_client_that_hangs_up_before_reading_its_echo)
     default_sigpipe();
     int log = capture_stdout(); /* only to know when that session is over */
     server_start(0);
-    int rude = connect_small_window(srv.port), session;
+    int rude = client_receiving(4096), session; /* its small window stops the echo early */
     uint16_t rude_port = local_port_of(rude);
     wait_for_log(log, "connected", rude_port); /* its socket is the server's now */
     int stuck = feed_until_stuck_sending(rude, &session, ARRIVAL_MS);

@@ -190,6 +190,11 @@ uint16_t unused_port(void)
 
 int connect_local(uint16_t port)
 {
+    return connect_local_receiving(port, 0);
+}
+
+int connect_local_receiving(uint16_t port, int receive_buffer)
+{
     struct sockaddr_in a = loopback_addr(port);
     /* From a port whose two bytes differ, bound first: a server that prints or checks its
      * client's port without ntohs is then wrong on every run, not 255 times in 256. */
@@ -197,6 +202,8 @@ int connect_local(uint16_t port)
     int fd = bind_asymmetric_port(SOCK_STREAM, "127.0.0.1", &from);
     if (fd < 0)
         return -1;
+    if (receive_buffer > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         int saved = errno;
         close(fd);

@@ -79,6 +79,10 @@ uint16_t unused_port(void);
  * missing ntohs on the server side always shows), or -1 with errno set. */
 int connect_local(uint16_t port);
 
+/* connect_local, with SO_RCVBUF set to receive_buffer bytes before the handshake fixes the
+ * window (a small one soon stops a peer that sends to a socket nobody reads). */
+int connect_local_receiving(uint16_t port, int receive_buffer);
+
 /* accept() on lfd within timeout_ms, or -1 (errno ETIMEDOUT when nobody came). */
 int accept_within(int lfd, int timeout_ms);
 
